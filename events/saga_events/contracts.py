@@ -1,0 +1,96 @@
+"""The twelve events of the saga contract (shared/spec/saga-contract.md).
+
+Field names are the snake_case forms of the contract's camelCase keys; the codec derives one from
+the other. Changing a field here changes the wire format: see the schema snapshots in ``schemas/``.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from saga_events.base import Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPlacedEvent(Event):
+    sku_code: str
+    price: Decimal
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryReservedEvent(Event):
+    sku_code: str
+    reserved_quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryFailedEvent(Event):
+    sku_code: str
+    requested_quantity: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFailedEvent(Event):
+    sku_code: str
+    reserved_quantity: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderConfirmedEvent(Event):
+    price: Decimal
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentSucceededEvent(Event):
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentFailedEvent(Event):
+    amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPaidEvent(Event):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentShippedEvent(Event):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentFailedEvent(Event):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderShipmentFailedEvent(Event):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentRefundedEvent(Event):
+    amount: Decimal
+    reason: str
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    OrderPlacedEvent,
+    InventoryReservedEvent,
+    InventoryFailedEvent,
+    OrderFailedEvent,
+    OrderConfirmedEvent,
+    PaymentSucceededEvent,
+    PaymentFailedEvent,
+    OrderPaidEvent,
+    ShipmentShippedEvent,
+    ShipmentFailedEvent,
+    OrderShipmentFailedEvent,
+    PaymentRefundedEvent,
+)
