@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+import types
 import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ class FieldSpec:
     wire_name: str
     type: type
     required: bool
+    nullable: bool = False
+    """``X | None = None``: an optional field, left out of the JSON while it is None."""
 
 
 def to_money(value: Decimal) -> Decimal:
@@ -61,17 +64,28 @@ def _inspect_fields(event_class: type["Event"]) -> tuple[FieldSpec, ...]:
     specs = []
     for field in dataclasses.fields(event_class):
         field_type = hints[field.name]
+        nullable = typing.get_origin(field_type) in (typing.Union, types.UnionType) and (
+            type(None) in typing.get_args(field_type)
+        )
+        if nullable:
+            (field_type,) = (arg for arg in typing.get_args(field_type) if arg is not type(None))
+            if field.default is not None:
+                raise TypeError(f"{event_class.__name__}.{field.name}: optional needs = None")
         if field_type not in FIELD_TYPES:
             raise TypeError(f"{event_class.__name__}.{field.name}: unsupported type {field_type!r}")
         required = (
             field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
         )
-        specs.append(FieldSpec(field.name, _camel_case(field.name), field_type, required))
+        specs.append(
+            FieldSpec(field.name, _camel_case(field.name), field_type, required, nullable)
+        )
     return tuple(specs)
 
 
 def _validated(spec: FieldSpec, value: object) -> object:
     """Check ``value`` against the field type; return it normalised (money to cents, time to UTC)."""
+    if value is None and spec.nullable:
+        return None
     if spec.type is int:
         # bool is an int subclass, and True must never pass as a quantity of 1.
         if type(value) is not int:

@@ -16,6 +16,7 @@ Decoding is strict about the fields an event has and lenient about the ones it d
 * ``occurredAt`` must be ISO-8601 with an offset (``Z``, ``+00:00`` or any other), converted to UTC;
   digits beyond microseconds (a JVM Instant may send nanoseconds) are truncated;
 * UUIDs must be in the canonical 8-4-4-4-12 form;
+* an optional field (``X | None = None``) may be missing or null; it is not written while None;
 * unknown fields are ignored, so producers may add fields; duplicate keys are rejected, since
   parsers disagree about which one wins.
 
@@ -66,8 +67,9 @@ _ENCODERS: dict[type, Callable[[Any], str]] = {
 def encode(event: Event) -> bytes:
     """The event as a compact UTF-8 JSON object with the contract's keys, in field order."""
     members = (
-        f"{_json_string(spec.wire_name)}:{_ENCODERS[spec.type](getattr(event, spec.name))}"
+        f"{_json_string(spec.wire_name)}:{_ENCODERS[spec.type](value)}"
         for spec in event_fields(type(event))
+        if (value := getattr(event, spec.name)) is not None
     )
     return ("{" + ",".join(members) + "}").encode("utf-8")
 
@@ -174,6 +176,8 @@ def _parse(data: bytes | str) -> object:
 def _decode_field(spec: FieldSpec, document: dict[str, object]) -> Any:
     if spec.wire_name not in document:
         raise EventDecodeError(spec.wire_name, "required field is missing")
+    if spec.nullable and document[spec.wire_name] is None:
+        return None
     try:
         return _DECODERS[spec.type](document[spec.wire_name])
     except ValueError as error:

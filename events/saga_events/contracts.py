@@ -56,7 +56,10 @@ class PaymentFailedEvent(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderPaidEvent(Event):
-    pass
+    # Added to the contract (optional, so JVM producers that omit them stay compatible): the
+    # shipment service decides on the parcel size without reading the order service's data.
+    sku_code: str | None = None
+    quantity: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

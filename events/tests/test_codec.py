@@ -4,10 +4,10 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
-from saga_events import Event, OrderPlacedEvent, PaymentRefundedEvent
+from saga_events import Event, OrderPaidEvent, OrderPlacedEvent, PaymentRefundedEvent
 from saga_events.codec import EventDecodeError, decode, encode
 
 
@@ -233,3 +233,21 @@ def test_optional_fields_may_be_absent() -> None:
     assert decode(NoteAddedEvent, with_note).note == "gift wrap"
     with pytest.raises(EventDecodeError, match="note: expected string, got number"):
         decode(NoteAddedEvent, without[:-1] + ',"note":1}')
+
+
+def test_optional_field_is_left_out_while_none_and_read_back_as_none() -> None:
+    event = OrderPaidEvent.new(order_id=1, order_number=uuid4())
+    document = json.loads(encode(event))
+    assert "skuCode" not in document and "quantity" not in document
+    assert decode(OrderPaidEvent, encode(event)) == event
+    document["quantity"] = None
+    assert decode(OrderPaidEvent, json.dumps(document)).quantity is None
+
+
+def test_optional_field_is_still_checked_when_present() -> None:
+    event = OrderPaidEvent.new(order_id=1, order_number=uuid4(), sku_code="SKU", quantity=3)
+    document = json.loads(encode(event))
+    assert document["quantity"] == 3
+    document["quantity"] = "3"
+    with pytest.raises(EventDecodeError, match="quantity: expected integer"):
+        decode(OrderPaidEvent, json.dumps(document))
