@@ -76,14 +76,12 @@ def _inspect_fields(event_class: type["Event"]) -> tuple[FieldSpec, ...]:
         required = (
             field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
         )
-        specs.append(
-            FieldSpec(field.name, _camel_case(field.name), field_type, required, nullable)
-        )
+        specs.append(FieldSpec(field.name, _camel_case(field.name), field_type, required, nullable))
     return tuple(specs)
 
 
 def _validated(spec: FieldSpec, value: object) -> object:
-    """Check ``value`` against the field type; return it normalised (money to cents, time to UTC)."""
+    """Check ``value`` against the field type; return it normalised (money to cents, UTC time)."""
     if value is None and spec.nullable:
         return None
     if spec.type is int:

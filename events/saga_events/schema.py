@@ -1,4 +1,4 @@
-"""JSON Schemas (draft 2020-12) of the events, their committed snapshots, and the compatibility rule.
+"""JSON Schemas (draft 2020-12) of the events, their committed snapshots, the compatibility rule.
 
 The schema of an event is generated from its dataclass fields. A snapshot of each is committed in
 ``schemas/<EventType>.json``, so any change of the wire format shows up in review::

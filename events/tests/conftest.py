@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+
 from saga_events import ALL_EVENTS, Event
 from saga_events.base import event_fields
 

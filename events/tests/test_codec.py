@@ -7,6 +7,7 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
+
 from saga_events import Event, OrderPaidEvent, OrderPlacedEvent, PaymentRefundedEvent
 from saga_events.codec import EventDecodeError, decode, encode
 

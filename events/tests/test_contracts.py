@@ -6,6 +6,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+
 from saga_events import ALL_EVENTS, Event, OrderPlacedEvent, PaymentSucceededEvent
 from saga_events.base import event_fields
 from saga_events.topics import DEFAULT_TOPICS, EVENT_TYPES, dead_letter_topic
@@ -117,7 +118,7 @@ def test_money_is_normalised_to_cents_when_exact(make_event, given: str, stored:
 
 @pytest.mark.parametrize("given", ["49.999", "0.001", "NaN", "Infinity", "1E+40"])
 def test_money_that_is_not_exact_in_cents_is_rejected(make_event, given: str) -> None:
-    with pytest.raises(ValueError, match="^amount: "):
+    with pytest.raises(ValueError, match=r"^amount: "):
         make_event(PaymentSucceededEvent, amount=Decimal(given))
 
 
@@ -142,5 +143,5 @@ def test_unsupported_field_types_are_refused() -> None:
     class TaggedEvent(Event):
         tags: list[str]
 
-    with pytest.raises(TypeError, match="TaggedEvent.tags: unsupported type"):
+    with pytest.raises(TypeError, match=r"TaggedEvent\.tags: unsupported type"):
         TaggedEvent.new(order_id=1, order_number=UUID(int=1), tags=["a"])

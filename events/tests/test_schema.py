@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from saga_events import ALL_EVENTS, Event
-from saga_events.codec import encode
 from saga_events.base import event_fields
+from saga_events.codec import encode
 from saga_events.schema import SCHEMA_DIR, check_compatible, event_schema, main, render
 
 

@@ -1,0 +1,57 @@
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from .models import MAX_STOCK, Stock
+from .services import StockLimitExceeded, add_stock
+
+
+class AddStockSerializer(serializers.Serializer):
+    skuCode = serializers.CharField(max_length=64, help_text="The product's SKU.")
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=MAX_STOCK, help_text="Units to add to the SKU's stock."
+    )
+
+
+class StockSerializer(serializers.ModelSerializer):
+    skuCode = serializers.CharField(source="sku_code")
+    quantity = serializers.IntegerField(source="available", help_text="Available to reserve.")
+    totalAdded = serializers.IntegerField(source="total_added")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Stock
+        fields = ["skuCode", "quantity", "reserved", "shipped", "totalAdded", "updatedAt"]
+
+
+class StockListCreateApi(generics.ListAPIView):
+    """Stock per SKU. POST `{skuCode, quantity}` to add stock (201 for a new SKU, else 200)."""
+
+    queryset = Stock.objects.all()
+    serializer_class = StockSerializer
+
+    def get_serializer_class(self):
+        return AddStockSerializer if self.request.method == "POST" else StockSerializer
+
+    def post(self, request, *args, **kwargs) -> Response:
+        serializer = AddStockSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            stock, created = add_stock(
+                sku_code=serializer.validated_data["skuCode"],
+                quantity=serializer.validated_data["quantity"],
+            )
+        except StockLimitExceeded as error:
+            raise serializers.ValidationError({"quantity": [str(error)]}) from error
+        location = reverse("stock-detail", kwargs={"sku_code": stock.sku_code}, request=request)
+        return Response(
+            StockSerializer(stock).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            headers={"Location": location},
+        )
+
+
+class StockDetailApi(generics.RetrieveAPIView):
+    queryset = Stock.objects.all()
+    serializer_class = StockSerializer
+    lookup_field = "sku_code"

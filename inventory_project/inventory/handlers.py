@@ -1,0 +1,41 @@
+"""The inventory service's saga handlers: reserve on OrderPlaced, release on any failure after
+it, finalize on ShipmentShipped."""
+
+from saga_events import (
+    OrderFailedEvent,
+    OrderPlacedEvent,
+    OrderShipmentFailedEvent,
+    PaymentFailedEvent,
+    ShipmentShippedEvent,
+)
+
+from . import services
+
+
+def handle_order_placed(event: OrderPlacedEvent) -> None:
+    services.reserve_stock(order=event)
+
+
+def handle_payment_failed(event: PaymentFailedEvent) -> None:
+    services.release_reservation(order_number=event.order_number, reason=event.reason)
+
+
+def handle_order_failed(event: OrderFailedEvent) -> None:
+    services.release_reservation(order_number=event.order_number, reason=event.reason)
+
+
+def handle_order_shipment_failed(event: OrderShipmentFailedEvent) -> None:
+    services.release_reservation(order_number=event.order_number, reason=event.reason)
+
+
+def handle_shipment_shipped(event: ShipmentShippedEvent) -> None:
+    services.finalize_reservation(order_number=event.order_number)
+
+
+HANDLERS = {
+    OrderPlacedEvent: handle_order_placed,
+    PaymentFailedEvent: handle_payment_failed,
+    OrderFailedEvent: handle_order_failed,
+    OrderShipmentFailedEvent: handle_order_shipment_failed,
+    ShipmentShippedEvent: handle_shipment_shipped,
+}

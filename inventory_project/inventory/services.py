@@ -1,0 +1,137 @@
+"""Stock and reservations. Each function is one transaction with the events it publishes.
+
+Stock moves only through conditional UPDATEs (``... WHERE available >= quantity``), so two
+concurrent reservations can never take the same unit, and the table's check constraints hold
+the accounting invariant whatever happens here.
+"""
+
+import logging
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from saga_events import InventoryFailedEvent, InventoryReservedEvent, OrderPlacedEvent
+from saga_runtime import outbox
+
+from .models import MAX_STOCK, Reservation, ReservationStatus, Stock
+
+logger = logging.getLogger(__name__)
+
+
+class StockLimitExceeded(ValueError):
+    pass
+
+
+@transaction.atomic
+def add_stock(*, sku_code: str, quantity: int) -> tuple[Stock, bool]:
+    """Add ``quantity`` units of ``sku_code``, creating the SKU if new; return (stock, created).
+
+    Raises StockLimitExceeded if the SKU's total would no longer fit its column.
+    """
+    if quantity > MAX_STOCK:
+        raise StockLimitExceeded(f"quantity must not exceed {MAX_STOCK}")
+    for _ in range(2):  # a concurrent first insert of the same SKU makes us update instead
+        updated = Stock.objects.filter(
+            sku_code=sku_code, total_added__lte=MAX_STOCK - quantity
+        ).update(available=F("available") + quantity, total_added=F("total_added") + quantity)
+        if updated:
+            return Stock.objects.get(sku_code=sku_code), False
+        if Stock.objects.filter(sku_code=sku_code).exists():
+            raise StockLimitExceeded(f"stock of {sku_code} would exceed {MAX_STOCK}")
+        try:
+            with transaction.atomic():
+                return Stock.objects.create(
+                    sku_code=sku_code, available=quantity, total_added=quantity
+                ), True
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not add stock to {sku_code}")
+
+
+@transaction.atomic
+def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
+    """Hold the order's quantity, or refuse; publish InventoryReserved or InventoryFailed.
+
+    At most once per order: an order that already has a reservation (held, released, shipped
+    or rejected) is left alone, even if OrderPlaced comes again with a new event id.
+    """
+    if Reservation.objects.filter(order_number=order.order_number).exists():
+        logger.warning("order already has a reservation; ignored")
+        return None
+    taken = Stock.objects.filter(sku_code=order.sku_code, available__gte=order.quantity).update(
+        available=F("available") - order.quantity, reserved=F("reserved") + order.quantity
+    )
+    if taken:
+        reservation = _record(order, ReservationStatus.HELD)
+        outbox.publish(
+            InventoryReservedEvent.new(
+                order_id=order.order_id,
+                order_number=order.order_number,
+                sku_code=order.sku_code,
+                reserved_quantity=order.quantity,
+            )
+        )
+        return reservation
+    reason = (
+        f"insufficient stock for {order.sku_code}"
+        if Stock.objects.filter(sku_code=order.sku_code).exists()
+        else f"unknown SKU {order.sku_code}"
+    )
+    reservation = _record(order, ReservationStatus.REJECTED, reason=reason)
+    outbox.publish(
+        InventoryFailedEvent.new(
+            order_id=order.order_id,
+            order_number=order.order_number,
+            sku_code=order.sku_code,
+            requested_quantity=order.quantity,
+            reason=reason,
+        )
+    )
+    return reservation
+
+
+@transaction.atomic
+def release_reservation(*, order_number: UUID, reason: str) -> Reservation | None:
+    """Give a held reservation's stock back, once; None if there is nothing held to release."""
+    reservation = _move(order_number, to=ReservationStatus.RELEASED, reason=reason)
+    if reservation:
+        Stock.objects.filter(sku_code=reservation.sku_code).update(
+            available=F("available") + reservation.quantity,
+            reserved=F("reserved") - reservation.quantity,
+        )
+    return reservation
+
+
+@transaction.atomic
+def finalize_reservation(*, order_number: UUID) -> Reservation | None:
+    """The order shipped: its held stock becomes shipped stock, once."""
+    reservation = _move(order_number, to=ReservationStatus.SHIPPED, reason="")
+    if reservation:
+        Stock.objects.filter(sku_code=reservation.sku_code).update(
+            reserved=F("reserved") - reservation.quantity,
+            shipped=F("shipped") + reservation.quantity,
+        )
+    return reservation
+
+
+def _record(order: OrderPlacedEvent, status: str, reason: str = "") -> Reservation:
+    return Reservation.objects.create(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        sku_code=order.sku_code,
+        quantity=order.quantity,
+        status=status,
+        reason=reason,
+    )
+
+
+def _move(order_number: UUID, *, to: str, reason: str) -> Reservation | None:
+    """HELD → ``to`` as one conditional UPDATE: of two concurrent callers only one wins."""
+    moved = Reservation.objects.filter(
+        order_number=order_number, status=ReservationStatus.HELD
+    ).update(status=to, reason=reason)
+    if not moved:
+        logger.info("no held reservation to move to %s; nothing changed", to)
+        return None
+    return Reservation.objects.get(order_number=order_number)

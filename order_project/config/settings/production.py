@@ -1,0 +1,6 @@
+from saga_runtime.project_settings import check_production, production_overrides
+
+from .base import *  # noqa: F403
+
+globals().update(production_overrides())
+check_production(globals())

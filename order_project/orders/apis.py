@@ -1,0 +1,99 @@
+from decimal import Decimal
+
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from .models import MAX_AMOUNT, MAX_QUANTITY, Order, OrderHistory
+from .services import place_order
+
+
+class PlaceOrderSerializer(serializers.Serializer):
+    skuCode = serializers.CharField(max_length=64, help_text="The product's SKU.")
+    price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text="Unit price, e.g. 49.99.",
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+    def validate(self, data: dict) -> dict:
+        if data["price"] * data["quantity"] > MAX_AMOUNT:
+            raise serializers.ValidationError(
+                {"quantity": [f"price × quantity must not exceed {MAX_AMOUNT}."]}
+            )
+        return data
+
+
+class OrderHistorySerializer(serializers.ModelSerializer):
+    fromStatus = serializers.CharField(source="from_status")
+    toStatus = serializers.CharField(source="to_status")
+    eventType = serializers.CharField(source="event_type")
+    eventId = serializers.UUIDField(source="event_id")
+    occurredAt = serializers.DateTimeField(source="occurred_at")
+
+    class Meta:
+        model = OrderHistory
+        fields = ["fromStatus", "toStatus", "eventType", "eventId", "reason", "occurredAt"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    orderNumber = serializers.UUIDField(source="order_number")
+    skuCode = serializers.CharField(source="sku_code")
+    failureReason = serializers.CharField(source="failure_reason")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "orderNumber",
+            "skuCode",
+            "price",
+            "quantity",
+            "status",
+            "failureReason",
+            "createdAt",
+            "updatedAt",
+        ]
+
+
+class OrderDetailSerializer(OrderSerializer):
+    history = OrderHistorySerializer(many=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "history"]
+
+
+class OrderListCreateApi(generics.ListAPIView):
+    """Orders, newest first. POST `{skuCode, price, quantity}` to place one."""
+
+    queryset = Order.objects.all()
+    serializer_class = OrderSerializer
+
+    def get_serializer_class(self):
+        # The browsable API's form shows the fields a client sends, not those it gets back.
+        return PlaceOrderSerializer if self.request.method == "POST" else OrderSerializer
+
+    def post(self, request, *args, **kwargs) -> Response:
+        serializer = PlaceOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = place_order(
+            sku_code=data["skuCode"], price=data["price"], quantity=data["quantity"]
+        )
+        location = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
+        return Response(
+            OrderDetailSerializer(order).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
+
+
+class OrderDetailApi(generics.RetrieveAPIView):
+    """One order with its status history."""
+
+    queryset = Order.objects.prefetch_related("history")
+    serializer_class = OrderDetailSerializer

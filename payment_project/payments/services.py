@@ -1,0 +1,73 @@
+"""Charges and refunds. Each function is one transaction with the events it publishes."""
+
+import logging
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from saga_events import (
+    OrderConfirmedEvent,
+    PaymentFailedEvent,
+    PaymentRefundedEvent,
+    PaymentSucceededEvent,
+)
+from saga_runtime import outbox
+
+from .decisions import decline_reason
+from .models import Payment, PaymentStatus
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def charge_payment(*, order: OrderConfirmedEvent) -> Payment | None:
+    """Charge price × quantity once per order; publish PaymentSucceeded or PaymentFailed.
+
+    An order already charged (or declined) is left alone, whatever event id the request has;
+    the unique order number makes that hold under concurrency too.
+    """
+    if Payment.objects.filter(order_number=order.order_number).exists():
+        logger.warning("order already has a payment; ignored")
+        return None
+    amount = (order.price * order.quantity).quantize(Decimal("0.01"))
+    reason = decline_reason(amount)
+    payment = Payment.objects.create(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        amount=amount,
+        status=PaymentStatus.DECLINED if reason else PaymentStatus.SUCCEEDED,
+        reason=reason or "",
+    )
+    ids = {"order_id": order.order_id, "order_number": order.order_number}
+    if reason:
+        outbox.publish(PaymentFailedEvent.new(**ids, amount=amount, reason=reason))
+    else:
+        outbox.publish(PaymentSucceededEvent.new(**ids, amount=amount))
+    return payment
+
+
+@transaction.atomic
+def refund_payment(*, order_number: UUID, reason: str) -> Payment | None:
+    """Refund the order's successful charge, at most once; publish PaymentRefunded.
+
+    A conditional UPDATE (SUCCEEDED → REFUNDED) makes the refund happen once even when two
+    deliveries race; an order with no successful charge changes nothing.
+    """
+    refunded = Payment.objects.filter(
+        order_number=order_number, status=PaymentStatus.SUCCEEDED
+    ).update(status=PaymentStatus.REFUNDED, refund_reason=reason, refunded_at=timezone.now())
+    if not refunded:
+        logger.info("no successful charge to refund; nothing changed")
+        return None
+    payment = Payment.objects.get(order_number=order_number)
+    outbox.publish(
+        PaymentRefundedEvent.new(
+            order_id=payment.order_id,
+            order_number=payment.order_number,
+            amount=payment.amount,
+            reason=reason,
+        )
+    )
+    return payment

@@ -1,0 +1,85 @@
+"""The runtime's view of Django settings, built on first use rather than at import time."""
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from saga_events import Event
+from saga_events.topics import DEFAULT_TOPICS, dead_letter_topic
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    service: str
+    bootstrap_servers: str
+    topic_prefix: str
+    topic_partitions: int
+    topic_replication: int
+    consumer_group: str
+    handlers_path: str
+    worker_port: int
+    retention_days: int
+    max_consecutive_failures: int
+    max_handler_attempts: int
+    retry_backoff_max_seconds: float
+    relay_poll_seconds: float
+
+    def topic(self, event_class: type[Event]) -> str:
+        return self.topic_prefix + DEFAULT_TOPICS[event_class]
+
+    def all_topics(self) -> list[str]:
+        """Every contract topic and its dead-letter twin."""
+        topics = [self.topic_prefix + name for name in DEFAULT_TOPICS.values()]
+        return topics + [dead_letter_topic(name) for name in topics]
+
+    def producer_config(self) -> dict:
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": f"{self.service}-service",
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+        }
+
+    def consumer_config(self, group: str | None = None) -> dict:
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": f"{self.service}-service",
+            "group.id": group or self.consumer_group,
+            "auto.offset.reset": "earliest",
+            # Offsets are committed by hand, after the record's transaction has committed.
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "isolation.level": "read_committed",
+        }
+
+    def admin_config(self) -> dict:
+        return {"bootstrap.servers": self.bootstrap_servers}
+
+
+@cache
+def get_config() -> RuntimeConfig:
+    return RuntimeConfig(
+        service=settings.SERVICE_NAME,
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        topic_prefix=settings.SAGA_TOPIC_PREFIX,
+        topic_partitions=settings.SAGA_TOPIC_PARTITIONS,
+        topic_replication=settings.SAGA_TOPIC_REPLICATION,
+        consumer_group=settings.SAGA_CONSUMER_GROUP,
+        handlers_path=settings.SAGA_HANDLERS,
+        worker_port=settings.SAGA_WORKER_PORT,
+        retention_days=settings.SAGA_RETENTION_DAYS,
+        max_consecutive_failures=settings.SAGA_MAX_CONSECUTIVE_FAILURES,
+        max_handler_attempts=settings.SAGA_MAX_HANDLER_ATTEMPTS,
+        retry_backoff_max_seconds=settings.SAGA_RETRY_BACKOFF_MAX_SECONDS,
+        relay_poll_seconds=settings.SAGA_RELAY_POLL_SECONDS,
+    )
+
+
+@receiver(setting_changed)
+def _forget_config(**kwargs) -> None:
+    get_config.cache_clear()

@@ -1,0 +1,39 @@
+"""Prometheus metrics of the worker process (the web process has django-prometheus's)."""
+
+from django.db.models import Count, Min
+from django.utils import timezone
+from prometheus_client import Counter, Gauge, Histogram
+
+from .models import OutboxMessage
+
+RECORDS = Counter(
+    "saga_records_total",
+    "Records seen by the consumer, by topic and outcome "
+    "(handled, duplicate, dead_lettered, retried).",
+    ["topic", "outcome"],
+)
+HANDLER_SECONDS = Histogram(
+    "saga_handler_duration_seconds",
+    "Time to apply one record: its transaction, handler and outbox writes.",
+    ["topic"],
+)
+CONSUMER_LAG = Gauge(
+    "saga_consumer_lag",
+    "Records behind the partition's end, as of the last poll.",
+    ["topic", "partition"],
+)
+OUTBOX_PUBLISHED = Counter("saga_outbox_published_total", "Outbox rows sent to Kafka.")
+OUTBOX_FAILURES = Counter("saga_outbox_failures_total", "Failed outbox relay passes (retried).")
+OUTBOX_BACKLOG = Gauge("saga_outbox_backlog", "Outbox rows not yet sent.")
+OUTBOX_OLDEST_AGE = Gauge(
+    "saga_outbox_oldest_unsent_age_seconds", "Age of the oldest unsent outbox row (0: none)."
+)
+
+
+def record_outbox_backlog() -> None:
+    backlog = OutboxMessage.objects.filter(sent_at__isnull=True).aggregate(
+        count=Count("id"), oldest=Min("created_at")
+    )
+    OUTBOX_BACKLOG.set(backlog["count"])
+    oldest = backlog["oldest"]
+    OUTBOX_OLDEST_AGE.set((timezone.now() - oldest).total_seconds() if oldest else 0)

@@ -1,0 +1,46 @@
+"""Writing events to the transactional outbox."""
+
+from django.db import connection
+from opentelemetry import propagate
+
+from saga_events import Event
+from saga_events.codec import encode
+
+from .conf import get_config
+from .models import OutboxMessage
+
+#: The channel the relay LISTENs on. PostgreSQL delivers a NOTIFY only when its transaction
+#: commits, so the relay wakes exactly when there is something committed to send.
+NOTIFY_CHANNEL = "saga_outbox"
+
+
+class OutsideTransactionError(RuntimeError):
+    pass
+
+
+def publish(event: Event) -> OutboxMessage:
+    """Queue ``event`` for Kafka in the caller's transaction.
+
+    The event leaves only if the transaction commits, and then at least once: the relay sends
+    it with the order number as key, so all events of one order stay in order on one partition.
+    The current trace context is captured here, not when the relay sends, so the event
+    continues the trace of the request or record that caused it.
+    """
+    if not connection.in_atomic_block:
+        raise OutsideTransactionError(
+            f"publish({event.event_type}) must run inside transaction.atomic: an event "
+            "written outside the transaction of its change could leave without it."
+        )
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    message = OutboxMessage.objects.create(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        topic=get_config().topic(type(event)),
+        key=str(event.order_number),
+        payload=encode(event).decode(),
+        headers=headers,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+    return message

@@ -1,0 +1,250 @@
+"""Settings shared by the four services, read from the environment.
+
+Only a project's ``config/settings/*.py`` modules call into this module: everything here runs
+when Django loads its settings, and nowhere else reads the environment.
+"""
+
+import os
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+#: The key local and test settings use when none is given. Production refuses to start with it.
+DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise ImproperlyConfigured(f"Set the {name} environment variable.")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.strip().lower() in _TRUE:
+        return True
+    if value.strip().lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    value = os.environ.get(name, default)
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal number, not {value!r}.") from None
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def database_from_url(url: str) -> dict:
+    """Turn ``postgres://user:password@host:port/name`` into a Django DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"} or not parts.path.strip("/"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must look like postgres://user:password@host:5432/name, not {url!r}."
+        )
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "localhost",
+        "PORT": str(parts.port or 5432),
+        # Workers and gunicorn threads keep their connection; health checks catch dead ones.
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_port: int) -> dict:
+    """Everything a service's ``config/settings/base.py`` needs, as a dict of setting names.
+
+    ``service`` is the short name (``order``); the database, the consumer group, the tracing
+    service name and the defaults of the local infrastructure all derive from it.
+    """
+    return {
+        "SERVICE_NAME": service,
+        "BASE_DIR": base_dir,
+        "SECRET_KEY": env("DJANGO_SECRET_KEY", DEV_SECRET_KEY),
+        "DEBUG": env_bool("DJANGO_DEBUG", False),
+        "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
+        "INSTALLED_APPS": [
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django.contrib.staticfiles",
+            "django_prometheus",
+            "rest_framework",
+            "saga_runtime",
+            domain_app,
+        ],
+        "MIDDLEWARE": [
+            "django_prometheus.middleware.PrometheusBeforeMiddleware",
+            "django.middleware.security.SecurityMiddleware",
+            "whitenoise.middleware.WhiteNoiseMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+            "django_prometheus.middleware.PrometheusAfterMiddleware",
+        ],
+        "ROOT_URLCONF": "config.urls",
+        "WSGI_APPLICATION": "config.wsgi.application",
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [],
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        "DATABASES": {
+            "default": database_from_url(
+                env("DATABASE_URL", f"postgres://{service}:{service}@localhost:5432/{service}_db")
+            )
+        },
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "LANGUAGE_CODE": "en-us",
+        "TIME_ZONE": "UTC",
+        "USE_I18N": False,
+        "USE_TZ": True,
+        "STATIC_URL": "static/",
+        "STATIC_ROOT": base_dir / "staticfiles",
+        "REST_FRAMEWORK": {
+            "DEFAULT_RENDERER_CLASSES": [
+                "rest_framework.renderers.JSONRenderer",
+                "rest_framework.renderers.BrowsableAPIRenderer",
+            ],
+            "DEFAULT_PARSER_CLASSES": [
+                "rest_framework.parsers.JSONParser",
+                "rest_framework.parsers.FormParser",
+                "rest_framework.parsers.MultiPartParser",
+            ],
+            "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+            "PAGE_SIZE": 20,
+            "EXCEPTION_HANDLER": "saga_runtime.api.exception_handler",
+            # The API is open like the seed's; the admin is where login matters.
+            "DEFAULT_AUTHENTICATION_CLASSES": [
+                "rest_framework.authentication.SessionAuthentication",
+            ],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+            "UNAUTHENTICATED_USER": None,
+        },
+        "LOGGING": logging_config(service),
+        # The Kafka runtime (saga_runtime.conf reads these lazily).
+        "KAFKA_BOOTSTRAP_SERVERS": env("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+        "SAGA_TOPIC_PREFIX": env("SAGA_TOPIC_PREFIX", ""),
+        "SAGA_TOPIC_PARTITIONS": env_int("SAGA_TOPIC_PARTITIONS", 3),
+        "SAGA_TOPIC_REPLICATION": env_int("SAGA_TOPIC_REPLICATION", 1),
+        "SAGA_CONSUMER_GROUP": env("SAGA_CONSUMER_GROUP", f"{service}-service"),
+        "SAGA_HANDLERS": f"{domain_app}.handlers.HANDLERS",
+        "SAGA_WORKER_PORT": env_int("SAGA_WORKER_PORT", worker_port),
+        "SAGA_RETENTION_DAYS": env_int("SAGA_RETENTION_DAYS", 7),
+        "SAGA_MAX_CONSECUTIVE_FAILURES": env_int("SAGA_MAX_CONSECUTIVE_FAILURES", 10),
+        "SAGA_MAX_HANDLER_ATTEMPTS": env_int("SAGA_MAX_HANDLER_ATTEMPTS", 5),
+        "SAGA_RETRY_BACKOFF_MAX_SECONDS": float(env("SAGA_RETRY_BACKOFF_MAX_SECONDS", "15")),
+        "SAGA_RELAY_POLL_SECONDS": float(env("SAGA_RELAY_POLL_SECONDS", "1.0")),
+        # Tracing (saga_runtime.tracing).
+        "TRACING_ENABLED": env_bool("TRACING_ENABLED", True),
+        "TRACING_SERVICE_NAME": env("OTEL_SERVICE_NAME", f"{service}-service"),
+        "TRACING_SAMPLE_RATIO": float(env("TRACING_SAMPLE_RATIO", "1.0")),
+        "ZIPKIN_ENDPOINT": env("ZIPKIN_ENDPOINT", "http://localhost:9411/api/v2/spans"),
+    }
+
+
+def logging_config(service: str) -> dict:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "saga_runtime.logs.ContextFilter", "service": service}},
+        "formatters": {"json": {"()": "saga_runtime.logs.JsonFormatter"}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["context"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+        "loggers": {
+            "django.db.backends": {"level": "INFO"},
+            "kafka": {"level": "WARNING"},
+        },
+    }
+
+
+def check_production(settings: dict) -> None:
+    """Refuse to start a production process with DEBUG on or a development secret key."""
+    if settings["DEBUG"]:
+        raise ImproperlyConfigured("DEBUG must be off in production (unset DJANGO_DEBUG).")
+    key = settings["SECRET_KEY"]
+    if key == DEV_SECRET_KEY or len(key) < 50 or key.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "Set DJANGO_SECRET_KEY to a random value of at least 50 characters in production."
+        )
+
+
+def production_overrides() -> dict:
+    """Settings production adds to base: no DEBUG default, a required key, hardened cookies."""
+    secure = env_bool("DJANGO_SECURE_COOKIES", True)
+    return {
+        "DEBUG": env_bool("DJANGO_DEBUG", False),
+        "SECRET_KEY": env("DJANGO_SECRET_KEY"),
+        "SESSION_COOKIE_SECURE": secure,
+        "CSRF_COOKIE_SECURE": secure,
+        "CSRF_TRUSTED_ORIGINS": env_list("DJANGO_CSRF_TRUSTED_ORIGINS", ""),
+        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "STORAGES": {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        },
+    }
+
+
+def test_overrides(settings: dict) -> dict:
+    """Settings tests add to base: private topics and consumer group per test session."""
+    from uuid import uuid4
+
+    session = uuid4().hex[:8]
+    return {
+        "DEBUG": False,
+        "SAGA_TOPIC_PREFIX": env("SAGA_TOPIC_PREFIX", f"test-{session}-"),
+        "SAGA_CONSUMER_GROUP": f"{settings['SERVICE_NAME']}-test-{session}",
+        "SAGA_RETRY_BACKOFF_MAX_SECONDS": 1.0,
+        "SAGA_RELAY_POLL_SECONDS": 0.2,
+        "TRACING_ENABLED": env_bool("TRACING_ENABLED", False),
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+    }

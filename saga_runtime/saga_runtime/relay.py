@@ -1,0 +1,129 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order, and marks them sent."""
+
+import logging
+import threading
+import zlib
+
+import psycopg
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from . import metrics, tracing
+from .models import OutboxMessage
+from .outbox import NOTIFY_CHANNEL
+
+logger = logging.getLogger(__name__)
+
+# One relay per database publishes at a time; a second one waits its turn. Two relays sending
+# interleaved batches could reorder one order's events.
+_RELAY_LOCK_ID = zlib.crc32(b"saga_runtime.relay")
+
+
+class OutboxRelay:
+    """Publishes outbox rows with an idempotent producer, at least once and in id order.
+
+    A row is marked sent only after the broker acknowledged it (``acks=all``). A process killed
+    between the acknowledgement and that mark sends the row again on restart; consumers drop the
+    repeat by its ``eventId``.
+    """
+
+    def __init__(self, producer: Producer, *, batch_size: int = 500, flush_timeout: float = 30):
+        self.producer = producer
+        self.batch_size = batch_size
+        self.flush_timeout = flush_timeout
+
+    def publish_pending(self) -> int:
+        """Send one batch of unsent rows; return how many were sent (0: nothing to do)."""
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_RELAY_LOCK_ID])
+                if not cursor.fetchone()[0]:
+                    return 0
+            rows = list(
+                OutboxMessage.objects.filter(sent_at__isnull=True).order_by("id")[: self.batch_size]
+            )
+            if not rows:
+                return 0
+            failures: list[KafkaError] = []
+
+            def on_delivery(error: KafkaError | None, _message: Message) -> None:
+                if error is not None:
+                    failures.append(error)
+
+            for row in rows:
+                attributes = {"orderNumber": row.key, "eventId": str(row.event_id)}
+                with tracing.producer_span(row.topic, row.headers, attributes) as headers:
+                    headers |= {"eventType": row.event_type, "content-type": "application/json"}
+                    self._produce(row, headers, on_delivery)
+            remaining = self.producer.flush(self.flush_timeout)
+            if failures or remaining:
+                # Nothing is marked sent; the whole batch goes again, in order.
+                raise KafkaException(failures[0] if failures else "outbox flush timed out")
+            OutboxMessage.objects.filter(id__in=[row.id for row in rows]).update(
+                sent_at=timezone.now()
+            )
+        metrics.OUTBOX_PUBLISHED.inc(len(rows))
+        return len(rows)
+
+    def _produce(self, row: OutboxMessage, headers: dict[str, str], on_delivery) -> None:
+        while True:
+            try:
+                self.producer.produce(
+                    row.topic,
+                    key=row.key.encode(),
+                    value=row.payload.encode(),
+                    headers=list(headers.items()),
+                    on_delivery=on_delivery,
+                )
+                return
+            except BufferError:
+                # The local queue is full: let deliveries drain, then go on with the same row.
+                self.producer.poll(0.5)
+
+    def publish_all(self) -> int:
+        """Send batches until none is left; return the total sent."""
+        total = 0
+        while sent := self.publish_pending():
+            total += sent
+        return total
+
+    def run(self, stop: threading.Event, *, poll_seconds: float, backoff_max: float) -> None:
+        """Publish until ``stop`` is set: on every commit NOTIFY, and every ``poll_seconds``.
+
+        The timed pass also sends what a lost notification (a dropped LISTEN connection)
+        would otherwise leave behind. Failures are retried with backoff, never given up.
+        """
+        delay = 0.5
+        listener: psycopg.Connection | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    close_old_connections()
+                    if listener is None or listener.closed:
+                        listener = self._listen()
+                    self.publish_all()
+                    metrics.record_outbox_backlog()
+                    delay = 0.5
+                    for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
+                        pass
+                except Exception:
+                    logger.exception("outbox relay failed; retrying in %.1fs", delay)
+                    metrics.OUTBOX_FAILURES.inc()
+                    if listener is not None:
+                        listener.close()
+                    stop.wait(delay)
+                    delay = min(delay * 2, backoff_max)
+        finally:
+            if listener is not None:
+                listener.close()
+            connection.close()
+
+    @staticmethod
+    def _listen() -> psycopg.Connection:
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        listener = psycopg.connect(**params, autocommit=True)
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        return listener

@@ -1,0 +1,32 @@
+"""Creating the contract's topics and their dead-letter twins (broker auto-creation is off)."""
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from .conf import RuntimeConfig
+
+
+def create_topics(config: RuntimeConfig, *, timeout: float = 30) -> dict[str, str]:
+    """Create every missing topic; return ``{topic: "created" | "exists"}``.
+
+    Safe to run any number of times and from several processes at once.
+    """
+    admin = AdminClient(config.admin_config())
+    wanted = [
+        NewTopic(
+            topic,
+            num_partitions=config.topic_partitions,
+            replication_factor=config.topic_replication,
+        )
+        for topic in config.all_topics()
+    ]
+    results = {}
+    for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+            results[topic] = "created"
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+            results[topic] = "exists"
+    return results

@@ -1,0 +1,302 @@
+"""The consumer loop every service's ``consume_saga`` runs: one record, one transaction."""
+
+import enum
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    reset_queries,
+    transaction,
+)
+from django.utils.module_loading import import_string
+
+from saga_events import Event
+from saga_events.codec import EventDecodeError, decode
+from saga_events.topics import dead_letter_topic
+
+from . import metrics, tracing
+from .conf import RuntimeConfig, get_config
+from .logs import log_context
+from .models import ProcessedEvent
+from .relay import OutboxRelay
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+
+#: Failures of a dependency rather than of the record: retried with backoff, never dead-lettered.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, KafkaException)
+
+
+class Outcome(enum.StrEnum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class WorkerGaveUp(RuntimeError):
+    """Too many failures in a row: the process should exit non-zero and be restarted."""
+
+
+def load_handlers(path: str) -> Mapping[type[Event], Handler]:
+    handlers = import_string(path)
+    for event_class, handler in handlers.items():
+        if not (isinstance(event_class, type) and issubclass(event_class, Event)):
+            raise TypeError(f"{path}: key {event_class!r} is not an event class")
+        if not callable(handler):
+            raise TypeError(f"{path}: handler for {event_class.__name__} is not callable")
+    return handlers
+
+
+class SagaWorker:
+    """Consumes the topics of a service's handlers and applies each record exactly once.
+
+    For each record, one database transaction holds: the processed-events insert keyed on
+    (consumer, eventId), done first so the unique key rejects a redelivery even when two arrive
+    at once; the handler's effect; and the events it writes to the outbox. The offset is
+    committed only after that transaction commits, so a crash in between means a redelivery,
+    which the processed-events row then absorbs.
+
+    A record that cannot be decoded goes to ``<topic>.DLT`` at once. A handler that raises is
+    retried with backoff; after ``max_handler_attempts`` the record is dead-lettered, unless the
+    error is transient (database or broker unavailable), which is retried without limit.
+    After ``max_consecutive_failures`` failed attempts in a row the worker raises
+    :class:`WorkerGaveUp`, leaving the record uncommitted for the restarted process.
+    """
+
+    def __init__(
+        self,
+        handlers: Mapping[type[Event], Handler],
+        *,
+        config: RuntimeConfig | None = None,
+        group: str | None = None,
+    ) -> None:
+        self.config = config or get_config()
+        self.handlers = handlers
+        self.consumer_name = self.config.service
+        self.event_classes = {self.config.topic(cls): cls for cls in handlers}
+        self.consumer = Consumer(self.config.consumer_config(group))
+        self.producer = Producer(self.config.producer_config())
+        self.stopping = threading.Event()
+        self.consecutive_failures = 0
+        self.last_progress = time.monotonic()
+        self.assigned: set[tuple[str, int]] = set()
+        self.consumer.subscribe(
+            list(self.event_classes), on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self, *, relay: bool = True) -> None:
+        """Consume until SIGTERM/SIGINT (or :meth:`stop`), then shut down cleanly.
+
+        The record in hand is finished and its offset committed before the consumer closes;
+        the outbox relay thread is stopped and the producers flushed.
+        """
+        self._install_signal_handlers()
+        relay_thread = None
+        if relay:
+            relay_thread = threading.Thread(
+                target=OutboxRelay(Producer(self.config.producer_config())).run,
+                kwargs={
+                    "stop": self.stopping,
+                    "poll_seconds": self.config.relay_poll_seconds,
+                    "backoff_max": self.config.retry_backoff_max_seconds,
+                },
+                name="outbox-relay",
+                daemon=True,
+            )
+            relay_thread.start()
+        logger.info("worker started", extra={"topics": sorted(self.event_classes)})
+        try:
+            while not self.stopping.is_set():
+                self.poll_once(timeout=1.0)
+        finally:
+            self.stopping.set()
+            if relay_thread is not None:
+                relay_thread.join(timeout=60)
+            self.close()
+            logger.info("worker stopped")
+
+    def stop(self, *_args) -> None:
+        self.stopping.set()
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.producer.flush(30)
+        connection.close()
+
+    def poll_once(self, timeout: float = 1.0) -> Outcome | None:
+        """Poll for one record and apply it; return its outcome (None: nothing arrived)."""
+        self.last_progress = time.monotonic()
+        message = self.consumer.poll(timeout)
+        if message is None:
+            return None
+        if message.error():
+            self._log_consumer_error(message.error())
+            return None
+        outcome = self.process(message)
+        if outcome is not None:
+            self.consumer.commit(message=message, asynchronous=False)
+            self._record_lag(message)
+        return outcome
+
+    # -- one record -------------------------------------------------------------------------
+
+    def process(self, message: Message) -> Outcome | None:
+        """Apply one record; None when the worker was stopped before it could be applied."""
+        topic = message.topic()
+        with (
+            tracing.consumer_span(message) as span,
+            log_context(topic=topic, partition=message.partition(), offset=message.offset()),
+        ):
+            try:
+                event = decode(self.event_classes[topic], message.value() or b"")
+            except EventDecodeError as error:
+                self._dead_letter(message, error)
+                return Outcome.DEAD_LETTERED
+            span.set_attribute("orderNumber", str(event.order_number))
+            span.set_attribute("eventId", str(event.event_id))
+            with log_context(orderNumber=event.order_number, eventId=event.event_id):
+                return self._apply_with_retries(message, event)
+
+    def _apply_with_retries(self, message: Message, event: Event) -> Outcome | None:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                outcome = self._apply(message, event)
+            except Exception as error:
+                transient = isinstance(error, TRANSIENT_ERRORS)
+                self._count_failure(message, error, attempts=attempts, transient=transient)
+                if not transient and attempts >= self.config.max_handler_attempts:
+                    self._dead_letter(message, error)
+                    return Outcome.DEAD_LETTERED
+                if not self._backoff(attempts):
+                    return None
+                continue
+            self.consecutive_failures = 0
+            metrics.RECORDS.labels(message.topic(), outcome.value).inc()
+            logger.info("record %s", outcome.value, extra={"outcome": outcome.value})
+            return outcome
+
+    def _apply(self, message: Message, event: Event) -> Outcome:
+        # As for a web request: drop connections that died or outlived CONN_MAX_AGE.
+        reset_queries()
+        close_old_connections()
+        started = time.perf_counter()
+        with transaction.atomic():
+            if not self._mark_processed(event, message.topic()):
+                return Outcome.DUPLICATE
+            self.handlers[type(event)](event)
+        metrics.HANDLER_SECONDS.labels(message.topic()).observe(time.perf_counter() - started)
+        return Outcome.HANDLED
+
+    def _mark_processed(self, event: Event, topic: str) -> bool:
+        """Insert the processed-events row; False if it was there already.
+
+        ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to commit or roll
+        back, so of two concurrent deliveries exactly one goes on to the handler.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ProcessedEvent._meta.db_table} (consumer, event_id, topic, "
+                "processed_at) VALUES (%s, %s, %s, now()) "
+                "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING id",
+                [self.consumer_name, event.event_id, topic],
+            )
+            return cursor.fetchone() is not None
+
+    # -- failures ---------------------------------------------------------------------------
+
+    def _count_failure(
+        self, message: Message, error: Exception, *, attempts: int, transient: bool
+    ) -> None:
+        self.consecutive_failures += 1
+        metrics.RECORDS.labels(message.topic(), "retried").inc()
+        logger.warning(
+            "record failed (attempt %d, %s): %s",
+            attempts,
+            "transient" if transient else "handler error",
+            error,
+            exc_info=not transient,
+            extra={"outcome": "retried"},
+        )
+        if self.consecutive_failures >= self.config.max_consecutive_failures:
+            raise WorkerGaveUp(
+                f"{self.consecutive_failures} failed attempts in a row; last error: {error}"
+            ) from error
+
+    def _backoff(self, attempts: int) -> bool:
+        """Sleep before the next attempt; False if the worker was asked to stop meanwhile."""
+        delay = min(0.5 * 2 ** (attempts - 1), self.config.retry_backoff_max_seconds)
+        stopped = self.stopping.wait(delay)
+        self.last_progress = time.monotonic()  # retrying is progress, for the liveness probe
+        return not stopped
+
+    def _dead_letter(self, message: Message, error: Exception) -> None:
+        """Send the record, unchanged, to ``<topic>.DLT`` with headers saying why.
+
+        Waits for the broker's acknowledgement: the offset must not be committed for a record
+        that is neither applied nor parked.
+        """
+        headers = [
+            *(message.headers() or []),
+            ("dlt-original-topic", message.topic().encode()),
+            ("dlt-original-partition", str(message.partition()).encode()),
+            ("dlt-original-offset", str(message.offset()).encode()),
+            ("dlt-consumer", self.consumer_name.encode()),
+            ("dlt-error-class", type(error).__name__.encode()),
+            ("dlt-error-message", str(error).encode()),
+        ]
+        delivery: list[KafkaError | None] = []
+        self.producer.produce(
+            dead_letter_topic(message.topic()),
+            key=message.key(),
+            value=message.value(),
+            headers=headers,
+            on_delivery=lambda err, _msg: delivery.append(err),
+        )
+        self.producer.flush(30)
+        if not delivery or delivery[0] is not None:
+            raise KafkaException(delivery[0] if delivery else "dead letter not acknowledged")
+        metrics.RECORDS.labels(message.topic(), Outcome.DEAD_LETTERED.value).inc()
+        logger.error(
+            "record dead-lettered: %s", error, extra={"outcome": Outcome.DEAD_LETTERED.value}
+        )
+
+    # -- consumer bookkeeping ---------------------------------------------------------------
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned |= {(tp.topic, tp.partition) for tp in partitions}
+        logger.info("partitions assigned", extra={"partitions": sorted(self.assigned)})
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+
+    def _record_lag(self, message: Message) -> None:
+        _low, high = self.consumer.get_watermark_offsets(
+            TopicPartition(message.topic(), message.partition()), cached=True
+        )
+        if high >= 0:
+            metrics.CONSUMER_LAG.labels(message.topic(), str(message.partition())).set(
+                max(high - message.offset() - 1, 0)
+            )
+
+    def _log_consumer_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            raise KafkaException(error)
+        logger.warning("consumer error: %s", error)
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
