@@ -242,7 +242,9 @@ def test_overrides(settings: dict) -> dict:
     return {
         "DEBUG": False,
         "SAGA_TOPIC_PREFIX": env("SAGA_TOPIC_PREFIX", f"test-{session}-"),
-        "SAGA_CONSUMER_GROUP": f"{settings['SERVICE_NAME']}-test-{session}",
+        "SAGA_CONSUMER_GROUP": env(
+            "SAGA_CONSUMER_GROUP", f"{settings['SERVICE_NAME']}-test-{session}"
+        ),
         "SAGA_RETRY_BACKOFF_MAX_SECONDS": 1.0,
         "SAGA_RELAY_POLL_SECONDS": 0.2,
         "TRACING_ENABLED": env_bool("TRACING_ENABLED", False),

@@ -32,6 +32,8 @@ class OutboxRelay:
         self.producer = producer
         self.batch_size = batch_size
         self.flush_timeout = flush_timeout
+        #: Set once :meth:`run` listens for commits.
+        self.listening = threading.Event()
 
     def publish_pending(self) -> int:
         """Send one batch of unsent rows; return how many were sent (0: nothing to do)."""
@@ -102,6 +104,7 @@ class OutboxRelay:
                     close_old_connections()
                     if listener is None or listener.closed:
                         listener = self._listen()
+                        self.listening.set()
                     self.publish_all()
                     metrics.record_outbox_backlog()
                     delay = 0.5

@@ -1,0 +1,90 @@
+"""The pytest plugin every service's tests get (installed with saga-runtime as ``pytest11``).
+
+Where no PostgreSQL or Kafka address is given (neither DATABASE_URL nor KAFKA_BOOTSTRAP_SERVERS
+set) and ``SAGA_TESTCONTAINERS`` is not ``0``, it starts both with testcontainers before Django
+loads its settings; otherwise the tests use the given (or default local) infrastructure, as
+started by tools/infra.sh.
+"""
+
+import os
+import uuid
+
+import pytest
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # A wrapper runs before pytest-django's own hook, i.e. before Django reads the environment.
+    if _wants_containers():
+        _start_containers(early_config)
+    return (yield)
+
+
+def _wants_containers() -> bool:
+    if os.environ.get("SAGA_TESTCONTAINERS", "auto") == "0":
+        return False
+    if os.environ.get("SAGA_TESTCONTAINERS") == "1":
+        return True
+    return "DATABASE_URL" not in os.environ and "KAFKA_BOOTSTRAP_SERVERS" not in os.environ
+
+
+def _start_containers(config) -> None:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    postgres = PostgresContainer("postgres:16-alpine", driver=None).start()
+    kafka = KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft().start()
+    config.add_cleanup(postgres.stop)
+    config.add_cleanup(kafka.stop)
+    os.environ["DATABASE_URL"] = postgres.get_connection_url()
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.get_bootstrap_server()
+
+
+@pytest.fixture(scope="session")
+def saga_config():
+    """The runtime config of the session, with its private topics created on the broker."""
+    from saga_runtime.conf import get_config
+    from saga_runtime.topics import create_topics
+
+    config = get_config()
+    create_topics(config)
+    return config
+
+
+@pytest.fixture(scope="session")
+def kafka(saga_config):
+    """A :class:`saga_runtime.testing.KafkaTestClient` on the session's topics."""
+    from saga_runtime.testing import KafkaTestClient
+
+    client = KafkaTestClient(saga_config)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def saga_worker(saga_config):
+    """This service's real worker (its HANDLERS) with a consumer group of its own.
+
+    Tests drive it with :func:`saga_runtime.testing.run_worker_until`; it commits to PostgreSQL
+    for real, so they use ``transactional_db``.
+    """
+    from saga_runtime.worker import SagaWorker, load_handlers
+
+    worker = SagaWorker(
+        load_handlers(saga_config.handlers_path),
+        config=saga_config,
+        group=f"{saga_config.consumer_group}-{uuid.uuid4().hex[:8]}",
+    )
+    yield worker
+    worker.consumer.close()
+    worker.producer.flush(10)
+
+
+@pytest.fixture
+def relay(saga_config):
+    """The outbox relay, to publish what a test's transactions wrote to the outbox."""
+    from confluent_kafka import Producer
+
+    from saga_runtime.relay import OutboxRelay
+
+    return OutboxRelay(Producer(saga_config.producer_config()))

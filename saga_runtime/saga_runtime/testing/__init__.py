@@ -1,0 +1,127 @@
+"""Test helpers for the services: real Kafka topics, a real worker and relay, polling asserts.
+
+Everything here talks to the real broker and database; nothing is faked.
+"""
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from confluent_kafka import Consumer, Message, Producer
+
+from saga_events import Event
+from saga_events.codec import decode, encode
+
+from ..conf import RuntimeConfig
+from ..worker import SagaWorker
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], *, timeout: float = 30, message: str = "") -> T:
+    """Poll ``condition`` until it returns something truthy, and return that; fail at timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message or condition}")
+        time.sleep(0.05)
+
+
+def run_worker_until(
+    worker: SagaWorker, condition: Callable[[], T], *, timeout: float = 30, message: str = ""
+) -> T:
+    """Let ``worker`` consume, one record at a time, until ``condition`` holds."""
+
+    def step() -> T:
+        worker.poll_once(timeout=0.2)
+        return condition()
+
+    return wait_for(step, timeout=timeout, message=message)
+
+
+class KafkaTestClient:
+    """Produces records to and reads records from the session's topics."""
+
+    def __init__(self, config: RuntimeConfig) -> None:
+        self.config = config
+        self.producer = Producer(config.producer_config())
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Produce one raw record and wait until the broker has it."""
+        errors: list = []
+        self.producer.produce(
+            topic,
+            key=key.encode() if key else None,
+            value=value,
+            headers=list((headers or {}).items()),
+            on_delivery=lambda error, _msg: errors.append(error),
+        )
+        self.producer.flush(30)
+        assert errors == [None], f"produce to {topic} failed: {errors}"
+
+    def send_event(self, event: Event) -> None:
+        """Produce ``event`` to its topic as a producing service would."""
+        self.send(
+            self.config.topic(type(event)),
+            encode(event),
+            key=str(event.order_number),
+            headers={"eventType": event.event_type, "content-type": "application/json"},
+        )
+
+    def read(
+        self,
+        topic: str,
+        *,
+        until: Callable[[list[Message]], bool],
+        timeout: float = 30,
+    ) -> list[Message]:
+        """Read ``topic`` from its beginning until ``until(messages)`` holds; return them all."""
+        consumer = Consumer(
+            {
+                **self.config.consumer_config(group=f"test-reader-{uuid.uuid4().hex}"),
+                "enable.auto.offset.store": True,
+            }
+        )
+        consumer.subscribe([topic])
+        messages: list[Message] = []
+
+        def caught_up() -> bool:
+            message = consumer.poll(0.2)
+            if message is not None and not message.error():
+                messages.append(message)
+            return until(messages)
+
+        try:
+            wait_for(caught_up, timeout=timeout, message=f"records on {topic}")
+        finally:
+            consumer.close()
+        return messages
+
+    def read_events(
+        self, event_class: type[Event], *, order_number: uuid.UUID, count: int = 1, **kwargs
+    ) -> list[Event]:
+        """The events of ``event_class`` about one order, once ``count`` of them have arrived."""
+
+        def of_order(messages: Iterable[Message]) -> list[Message]:
+            return [m for m in messages if m.key() == str(order_number).encode()]
+
+        messages = self.read(
+            self.config.topic(event_class),
+            until=lambda messages: len(of_order(messages)) >= count,
+            **kwargs,
+        )
+        return [decode(event_class, m.value()) for m in of_order(messages)]
+
+    def close(self) -> None:
+        self.producer.flush(30)

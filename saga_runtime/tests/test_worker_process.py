@@ -1,0 +1,87 @@
+"""``manage.py consume_saga`` as a real process: SIGTERM mid-stream, restart, nothing lost or
+applied twice."""
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from testapp.models import Ledger
+
+from saga_events import OrderPlacedEvent
+from saga_runtime.models import OutboxMessage, ProcessedEvent
+from saga_runtime.testing import KafkaTestClient, wait_for
+from saga_runtime.topics import create_topics
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TESTS_DIR = Path(__file__).parent
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    # A file, not a pipe: a pipe nobody reads fills up and blocks the worker's logging.
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "consume_saga", "--port", "0"],
+            cwd=TESTS_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_worker(process: subprocess.Popen, log: Path) -> str:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    output = log.read_text()
+    assert process.returncode == 0, output[-5000:]
+    return output
+
+
+def test_sigterm_mid_stream_then_restart_loses_and_duplicates_nothing(saga_config, tmp_path):
+    config = dataclasses.replace(saga_config, topic_prefix=f"{saga_config.topic_prefix}sigterm-")
+    create_topics(config)
+    kafka = KafkaTestClient(config)
+    events = [
+        OrderPlacedEvent.new(
+            order_id=n, order_number=uuid.uuid4(), sku_code="S", price=Decimal("1.00"), quantity=1
+        )
+        for n in range(1, 201)
+    ]
+    for event in events:
+        kafka.send_event(event)
+    db = connection.settings_dict
+    env = os.environ | {
+        "SAGA_TOPIC_PREFIX": config.topic_prefix,
+        "SAGA_CONSUMER_GROUP": f"sigterm-{uuid.uuid4().hex}",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
+        f"{db['NAME']}",
+    }
+
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    worker = start_worker(env, first_log)
+    wait_for(lambda: Ledger.objects.count() >= 20, timeout=60, message="the worker to start")
+    output = stop_worker(worker, first_log)
+    assert "worker stopped" in output
+    stopped_at = Ledger.objects.count()
+    assert stopped_at < len(events), "stopped too late to show anything"
+
+    restarted = start_worker(env, second_log)
+    try:
+        wait_for(lambda: Ledger.objects.count() >= len(events), timeout=120, message="all events")
+        wait_for(lambda: not OutboxMessage.objects.filter(sent_at__isnull=True).exists())
+    finally:
+        restarted_output = stop_worker(restarted, second_log)
+
+    # The first worker committed the record it had in hand: the second starts right after it.
+    assert '"outcome": "duplicate"' not in restarted_output
+    applied = list(Ledger.objects.values_list("order_number", flat=True))
+    assert sorted(applied) == sorted(e.order_number for e in events)
+    assert ProcessedEvent.objects.count() == len(events)
+    assert OutboxMessage.objects.count() == len(events)
