@@ -7,6 +7,7 @@ that is how a duplicate or out-of-order event is absorbed.
 """
 
 import logging
+import re
 from decimal import Decimal
 from uuid import UUID
 
@@ -26,6 +27,10 @@ from . import metrics
 from .models import TERMINAL_STATUSES, Order, OrderHistory, OrderStatus
 
 logger = logging.getLogger(__name__)
+
+#: What a JSON string may hold but a PostgreSQL text column cannot: NUL, and lone surrogates
+#: (psycopg cannot encode them as UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @transaction.atomic
@@ -78,7 +83,7 @@ def fail_order(*, order_number: UUID, reason: str, cause: Event) -> Order | None
                 order_number=order.order_number,
                 sku_code=order.sku_code,
                 reserved_quantity=0,
-                reason=reason,
+                reason=order.failure_reason,
             )
         )
     return order
@@ -131,7 +136,9 @@ def mark_shipment_failed(*, order_number: UUID, reason: str, cause: Event) -> Or
     if order:
         outbox.publish(
             OrderShipmentFailedEvent.new(
-                order_id=order.id, order_number=order.order_number, reason=reason
+                order_id=order.id,
+                order_number=order.order_number,
+                reason=order.failure_reason,
             )
         )
     return order
@@ -154,7 +161,7 @@ def record_refund(
         to_status=order.status,
         event_type=cause.event_type,
         event_id=cause.event_id,
-        reason=f"refunded {amount}: {reason}",
+        reason=_storable(f"refunded {amount}: {reason}"),
     )
     return order
 
@@ -165,6 +172,7 @@ def _transition(
     order = _locked_order(order_number)
     if order is None or not _fits(order, cause, expected=expected):
         return None
+    reason = _storable(reason)
     order.status = to
     order.failure_reason = reason
     order.save(update_fields=["status", "failure_reason", "updated_at"])
@@ -179,6 +187,15 @@ def _transition(
     if to in TERMINAL_STATUSES:
         metrics.saga_ended(order)
     return order
+
+
+def _storable(text: str) -> str:
+    """``text`` with what PostgreSQL cannot store replaced by U+FFFD.
+
+    Reasons come from other services; the codec accepts any JSON string, and one the database
+    refused would fail every attempt, so the record would be dead-lettered and the order stuck.
+    """
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def _locked_order(order_number: UUID) -> Order | None:
