@@ -86,8 +86,9 @@ def test_post_of_zero_units_creates_an_empty_sku(api):
     assert stock_of(sku).available == 0
 
 
-def test_post_of_a_sku_with_a_slash_is_readable_at_its_location(api):
-    sku = f"{new_sku()}/blue"
+@pytest.mark.parametrize("suffix", ["/blue", "/a/b/", "?x=1", "#1", "%20", " big", "ü"])
+def test_post_of_a_sku_with_url_characters_is_readable_at_its_location(api, suffix):
+    sku = f"{new_sku()}{suffix}"
 
     response = add(api, {"skuCode": sku, "quantity": 2})
 
