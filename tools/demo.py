@@ -1,0 +1,79 @@
+"""Drive one order down each path of the saga through the public APIs and show how each ended.
+
+Run by ``tools/system.sh`` once the four services are up; ``tools/system.sh demo`` runs it again.
+"""
+
+import sys
+import uuid
+
+from saga_client import Services, add_stock, call, place_order, wait_terminal
+
+ZIPKIN = "http://localhost:9411/zipkin"
+
+PATHS = [
+    # (what it shows, price, quantity, expected terminal status)
+    ("happy path", "49.99", 2, "SHIPPED"),
+    ("out of stock", "49.99", 1000, "FAILED"),
+    (
+        "payment declined (amount over PAYMENT_DECLINE_ABOVE=5000.00)",
+        "6000.00",
+        1,
+        "PAYMENT_FAILED",
+    ),
+    (
+        "carrier rejects (quantity over SHIPMENT_MAX_PARCEL_QUANTITY=50)",
+        "1.00",
+        60,
+        "SHIPMENT_FAILED",
+    ),
+]
+
+
+def main() -> int:
+    services = Services()
+    sku = f"DEMO-{uuid.uuid4().hex[:6].upper()}"
+    stock = add_stock(services, sku, 100)
+    print(f"\nStock added: {stock['skuCode']} × {stock['quantity']}\n")
+    placed = [
+        (label, expected, place_order(services, sku, price, quantity))
+        for label, price, quantity, expected in PATHS
+    ]
+    ok = True
+    for label, expected, order in placed:
+        final = wait_terminal(services, order["id"])
+        ok &= final["status"] == expected
+        mark = "ok" if final["status"] == expected else f"EXPECTED {expected}"
+        print(f"Order {final['id']} — {label}: {final['status']} [{mark}]")
+        if final["failureReason"]:
+            print(f"    reason: {final['failureReason']}")
+        for line in final["history"]:
+            arrow = f"{line['fromStatus'] or '∅':>15} → {line['toStatus']:<15}"
+            note = (
+                f"  ({line['reason']})"
+                if line["reason"] and line["fromStatus"] == line["toStatus"]
+                else ""
+            )
+            print(f"    {line['occurredAt'][11:23]}  {arrow} {line['eventType']}{note}")
+        print(f"    trace: {ZIPKIN}/?annotationQuery=orderNumber%3D{final['orderNumber']}")
+        payments = call("GET", f"{services.payment}/api/payments?orderId={final['id']}")[1][
+            "results"
+        ]
+        for payment in payments:
+            print(f"    payment: {payment['amount']} {payment['status']}")
+    _, stock = call("GET", f"{services.inventory}/api/inventories/{sku}")
+    print(
+        f"\nStock of {sku} now: {stock['quantity']} available, {stock['reserved']} reserved, "
+        f"{stock['shipped']} shipped (of {stock['totalAdded']} added)"
+    )
+    print(
+        "\nBrowsable API:  http://localhost:8081/api/orders   http://localhost:8082/api/inventories\n"
+        "                http://localhost:8083/api/payments http://localhost:8084/api/shipments\n"
+        "Admin:          http://localhost:8081/admin/ (and 8082-8084), user admin, password admin\n"
+        f"Zipkin:         {ZIPKIN}/\n"
+        "Stop with:      bash tools/system.sh down"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

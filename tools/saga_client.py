@@ -1,0 +1,72 @@
+"""A small HTTP client of the four services' APIs, for the demo and the benchmark (stdlib only)."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+TERMINAL = {"SHIPPED", "FAILED", "PAYMENT_FAILED", "SHIPMENT_FAILED"}
+
+
+@dataclass(frozen=True)
+class Services:
+    order: str = "http://127.0.0.1:8081"
+    inventory: str = "http://127.0.0.1:8082"
+    payment: str = "http://127.0.0.1:8083"
+    shipment: str = "http://127.0.0.1:8084"
+
+
+class ApiError(RuntimeError):
+    pass
+
+
+def call(method: str, url: str, body: dict | None = None, timeout: float = 10) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def add_stock(services: Services, sku: str, quantity: int) -> dict:
+    status, body = call(
+        "POST", f"{services.inventory}/api/inventories", {"skuCode": sku, "quantity": quantity}
+    )
+    if status not in (200, 201):
+        raise ApiError(f"adding stock answered {status}: {body}")
+    return body
+
+
+def place_order(services: Services, sku: str, price: str, quantity: int) -> dict:
+    status, body = call(
+        "POST",
+        f"{services.order}/api/orders",
+        {"skuCode": sku, "price": price, "quantity": quantity},
+    )
+    if status != 201:
+        raise ApiError(f"placing an order answered {status}: {body}")
+    return body
+
+
+def get_order(services: Services, order_id: int) -> dict:
+    return call("GET", f"{services.order}/api/orders/{order_id}")[1]
+
+
+def wait_terminal(services: Services, order_id: int, timeout: float = 60) -> dict:
+    """Poll the order until it reaches a terminal status; raise ApiError at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        order = get_order(services, order_id)
+        if order.get("status") in TERMINAL:
+            return order
+        if time.monotonic() > deadline:
+            raise ApiError(f"order {order_id} still {order.get('status')} after {timeout}s")
+        time.sleep(0.05)
