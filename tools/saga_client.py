@@ -4,7 +4,11 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 TERMINAL = {"SHIPPED", "FAILED", "PAYMENT_FAILED", "SHIPMENT_FAILED"}
 
@@ -60,13 +64,22 @@ def get_order(services: Services, order_id: int) -> dict:
     return call("GET", f"{services.order}/api/orders/{order_id}")[1]
 
 
-def wait_terminal(services: Services, order_id: int, timeout: float = 60) -> dict:
-    """Poll the order until it reaches a terminal status; raise ApiError at the deadline."""
+def poll(condition: Callable[[], T], *, timeout: float = 30, message: str = "") -> T:
+    """Call ``condition`` until it returns something truthy and return that; ApiError at the
+    deadline."""
     deadline = time.monotonic() + timeout
-    while True:
-        order = get_order(services, order_id)
-        if order.get("status") in TERMINAL:
-            return order
+    while not (result := condition()):
         if time.monotonic() > deadline:
-            raise ApiError(f"order {order_id} still {order.get('status')} after {timeout}s")
+            raise ApiError(f"timed out after {timeout}s waiting for {message or condition}")
         time.sleep(0.05)
+    return result
+
+
+def wait_terminal(services: Services, order_id: int, timeout: float = 60) -> dict:
+    """The order once it has reached a terminal status."""
+
+    def terminal() -> dict | None:
+        order = get_order(services, order_id)
+        return order if order.get("status") in TERMINAL else None
+
+    return poll(terminal, timeout=timeout, message=f"order {order_id} to end")

@@ -1,0 +1,154 @@
+"""The whole system as real processes: per service a fresh database, its migrations, a gunicorn
+web server and a ``consume_saga`` worker, on private topics of the running Kafka."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("order", "inventory", "payment", "shipment")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{url} not ready; log:\n{log.read_text()[-4000:]}")
+        time.sleep(0.2)
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    worker_url: str
+    env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+
+@dataclass
+class System:
+    services: dict[str, Service]
+    logs: Path
+
+    def url(self, service: str, path: str) -> str:
+        return self.services[service].url + path
+
+
+def recreate_database(service: str, name: str) -> str:
+    """A fresh database owned by the service's role; returns its URL."""
+    host = os.environ.get("E2E_PGHOST", "localhost")
+    with psycopg.connect(
+        host=host, dbname="postgres", user=service, password=service, autocommit=True
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"postgres://{service}:{service}@{host}:5432/{name}"
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory) -> System:
+    logs = tmp_path_factory.mktemp("logs")
+    run = uuid.uuid4().hex[:8]
+    common = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DJANGO_DEBUG": "false",
+        "SAGA_TOPIC_PREFIX": f"e2e-{run}-",
+        "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+        "TRACING_ENABLED": os.environ.get("TRACING_ENABLED", "false"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    services: dict[str, Service] = {}
+    for name in SERVICES:
+        web_port, worker_port = free_port(), free_port()
+        env = common | {
+            "DATABASE_URL": recreate_database(name, f"e2e_{name}_db"),
+            "SAGA_CONSUMER_GROUP": f"e2e-{run}-{name}",
+            "SAGA_WORKER_PORT": str(worker_port),
+        }
+        services[name] = Service(
+            name, f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{worker_port}", env
+        )
+    managed = [
+        (svc, ROOT / f"{svc.name}_project", logs / f"{svc.name}") for svc in services.values()
+    ]
+    for svc, directory, _ in managed:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=directory,
+            env=svc.env,
+            check=True,
+        )
+    subprocess.run(
+        [sys.executable, "manage.py", "create_topics"],
+        cwd=managed[0][1],
+        env=managed[0][0].env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    commands = {
+        "web": lambda svc: [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            svc.url.removeprefix("http://"),
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+        ],
+        "worker": lambda svc: [sys.executable, "manage.py", "consume_saga"],
+    }
+    try:
+        for svc, directory, log in managed:
+            for role, command in commands.items():
+                with open(f"{log}-{role}.log", "w") as output:
+                    svc.processes.append(
+                        subprocess.Popen(
+                            command(svc),
+                            cwd=directory,
+                            env=svc.env,
+                            stdout=output,
+                            stderr=subprocess.STDOUT,
+                        )
+                    )
+        for svc, _, log in managed:
+            web, worker = svc.processes
+            wait_until_ready(f"{svc.url}/health/ready", web, Path(f"{log}-web.log"))
+            wait_until_ready(f"{svc.worker_url}/health/ready", worker, Path(f"{log}-worker.log"))
+        yield System(services, logs)
+    finally:
+        for svc in services.values():
+            for process in svc.processes:
+                process.send_signal(signal.SIGTERM)
+        for svc in services.values():
+            for process in svc.processes:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
