@@ -6,6 +6,7 @@ the accounting invariant whatever happens here.
 """
 
 import logging
+import re
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -17,6 +18,10 @@ from saga_runtime import outbox
 from .models import MAX_STOCK, Reservation, ReservationStatus, Stock
 
 logger = logging.getLogger(__name__)
+
+#: What a JSON string may hold but a PostgreSQL text column cannot: NUL, and lone surrogates
+#: (psycopg cannot encode them as UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class StockLimitExceeded(ValueError):
@@ -130,8 +135,18 @@ def _move(order_number: UUID, *, to: str, reason: str) -> Reservation | None:
     """HELD → ``to`` as one conditional UPDATE: of two concurrent callers only one wins."""
     moved = Reservation.objects.filter(
         order_number=order_number, status=ReservationStatus.HELD
-    ).update(status=to, reason=reason)
+    ).update(status=to, reason=_storable(reason))
     if not moved:
         logger.info("no held reservation to move to %s; nothing changed", to)
         return None
     return Reservation.objects.get(order_number=order_number)
+
+
+def _storable(text: str) -> str:
+    """``text`` with what PostgreSQL cannot store replaced by U+FFFD.
+
+    Reasons come from other services and the codec accepts any JSON string; one the database
+    refused would fail every attempt, so the record would be dead-lettered and the stock stay
+    held for good.
+    """
+    return _UNSTORABLE.sub("\ufffd", text)

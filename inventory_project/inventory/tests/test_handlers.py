@@ -207,6 +207,23 @@ def test_order_shipment_failed_delivered_twice_releases_the_stock_once(
     assert_accounted_for(stock)
 
 
+def test_payment_failed_with_a_nul_in_its_reason_still_releases_the_stock(kafka, saga_worker, held):
+    """A reason is free text from another service; PostgreSQL cannot store a NUL in it."""
+    sku, order = held
+    event = PaymentFailedEvent.new(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        amount=order.price * order.quantity,
+        reason="card\x00declined",
+    )
+
+    kafka.send_event(event)
+    run_worker_until(saga_worker, status_becomes(order, ReservationStatus.RELEASED))
+
+    assert reservation_of(order).reason == "card\ufffddeclined"
+    assert (stock_of(sku).available, stock_of(sku).reserved) == (10, 0)
+
+
 def test_payment_failed_without_a_reservation_changes_nothing_and_publishes_nothing(
     kafka, outcomes_of, held
 ):

@@ -239,6 +239,17 @@ def test_release_twice_gives_the_stock_back_once(held):
     assert Reservation.objects.get(order_number=order.order_number).reason == "first"
 
 
+@pytest.mark.parametrize("reason", ["declined\x00", "declined\ud800"], ids=["nul", "surrogate"])
+def test_release_with_a_reason_postgresql_cannot_store_still_releases(held, reason):
+    sku, order = held
+
+    reservation = services.release_reservation(order_number=order.order_number, reason=reason)
+
+    assert reservation.status == ReservationStatus.RELEASED
+    assert Reservation.objects.get(order_number=order.order_number).reason == "declined\ufffd"
+    assert (stock_of(sku).available, stock_of(sku).reserved) == (10, 0)
+
+
 def test_release_without_a_reservation_changes_nothing_and_queues_nothing(held):
     sku, _ = held
     stranger = uuid.uuid4()
