@@ -1,6 +1,7 @@
 """Charges and refunds. Each function is one transaction with the events it publishes."""
 
 import logging
+import re
 from decimal import Decimal
 from uuid import UUID
 
@@ -19,6 +20,10 @@ from .decisions import decline_reason
 from .models import Payment, PaymentStatus
 
 logger = logging.getLogger(__name__)
+
+#: What a JSON string may hold but a PostgreSQL text column cannot: NUL, and lone surrogates
+#: (psycopg cannot encode them as UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @transaction.atomic
@@ -57,7 +62,11 @@ def refund_payment(*, order_number: UUID, reason: str) -> Payment | None:
     """
     refunded = Payment.objects.filter(
         order_number=order_number, status=PaymentStatus.SUCCEEDED
-    ).update(status=PaymentStatus.REFUNDED, refund_reason=reason, refunded_at=timezone.now())
+    ).update(
+        status=PaymentStatus.REFUNDED,
+        refund_reason=_storable(reason),
+        refunded_at=timezone.now(),
+    )
     if not refunded:
         logger.info("no successful charge to refund; nothing changed")
         return None
@@ -67,7 +76,17 @@ def refund_payment(*, order_number: UUID, reason: str) -> Payment | None:
             order_id=payment.order_id,
             order_number=payment.order_number,
             amount=payment.amount,
-            reason=reason,
+            reason=payment.refund_reason,
         )
     )
     return payment
+
+
+def _storable(text: str) -> str:
+    """``text`` with what PostgreSQL cannot store replaced by U+FFFD.
+
+    Reasons come from other services and the codec accepts any JSON string; one the database
+    refused would fail every attempt, so the record would be dead-lettered and the charge never
+    refunded.
+    """
+    return _UNSTORABLE.sub("\ufffd", text)

@@ -142,6 +142,19 @@ def test_order_shipment_failed_delivered_twice_refunds_once_and_publishes_once(
     assert len(published(PaymentRefundedEvent, charged.order_number)) == 1
 
 
+def test_order_shipment_failed_with_a_nul_in_its_reason_still_refunds(
+    kafka, saga_worker, relay, published, charged
+):
+    """A reason is free text from another service; PostgreSQL cannot store a NUL in it."""
+    kafka.send_event(order_shipment_failed(charged, "crushed\x00parcel"))
+    run_worker_until(saga_worker, lambda: payment_of(charged).status == PaymentStatus.REFUNDED)
+    relay.publish_all()
+
+    assert payment_of(charged).refund_reason == "crushed\ufffdparcel"
+    [refunded] = published(PaymentRefundedEvent, charged.order_number)
+    assert (refunded.amount, refunded.reason) == (Decimal("59.97"), "crushed\ufffdparcel")
+
+
 def test_order_shipment_failed_without_a_charge_changes_nothing_and_publishes_nothing(
     kafka, outcomes_of, relay, published
 ):

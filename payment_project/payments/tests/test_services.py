@@ -158,6 +158,19 @@ def test_refund_twice_refunds_once():
     assert len(outbox_events(PaymentRefundedEvent, order.order_number)) == 1
 
 
+@pytest.mark.parametrize("reason", ["lost\x00", "lost\ud800"], ids=["nul", "surrogate"])
+def test_refund_with_a_reason_postgresql_cannot_store_still_refunds(reason):
+    order = order_confirmed("19.99", 3)
+    services.charge_payment(order=order)
+
+    services.refund_payment(order_number=order.order_number, reason=reason)
+
+    payment = payment_of(order)
+    assert (payment.status, payment.refund_reason) == (PaymentStatus.REFUNDED, "lost\ufffd")
+    [refunded] = outbox_events(PaymentRefundedEvent, order.order_number)
+    assert refunded.reason == "lost\ufffd"
+
+
 def test_refund_without_a_charge_changes_nothing_and_queues_nothing():
     stranger = uuid.uuid4()
 
