@@ -23,13 +23,14 @@ LIVENESS_SECONDS = 60
 
 
 def database_ready() -> str | None:
-    """None if the database answers, else why not."""
+    """None if the database answers, else a problem to report (the details go to the log)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return None
-    except Exception as error:
-        return f"database: {error}"
+    except Exception:
+        logger.warning("readiness: the database does not answer", exc_info=True)
+        return "database unavailable"
 
 
 def live(request: HttpRequest) -> JsonResponse:
@@ -72,8 +73,9 @@ class WorkerHealthServer:
             connection.close()  # this request's thread ends now; so must its connection
         try:
             self.admin.list_topics(timeout=3)
-        except Exception as error:
-            problems.append(f"kafka: {error}")
+        except Exception:
+            logger.warning("readiness: the Kafka broker does not answer", exc_info=True)
+            problems.append("kafka unavailable")
         if not self.worker.assigned:
             problems.append("kafka: no partitions assigned yet")
         return problems

@@ -141,14 +141,13 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "USE_I18N": False,
         "USE_TZ": True,
         "STATIC_URL": "static/",
-        "STATIC_ROOT": base_dir / "staticfiles",
         "REST_FRAMEWORK": {
             "DEFAULT_RENDERER_CLASSES": [
                 "rest_framework.renderers.JSONRenderer",
                 "rest_framework.renderers.BrowsableAPIRenderer",
             ],
             "DEFAULT_PARSER_CLASSES": [
-                "rest_framework.parsers.JSONParser",
+                "saga_runtime.api.JSONParser",
                 "rest_framework.parsers.FormParser",
                 "rest_framework.parsers.MultiPartParser",
             ],
@@ -216,10 +215,12 @@ def check_production(settings: dict) -> None:
         )
 
 
-def production_overrides() -> dict:
-    """Settings production adds to base: no DEBUG default, a required key, hardened cookies."""
+def production_overrides(base_dir: Path) -> dict:
+    """Settings production adds to base: no DEBUG default, a required key, hardened cookies,
+    and static files collected (``collectstatic``) and served by WhiteNoise."""
     secure = env_bool("DJANGO_SECURE_COOKIES", True)
     return {
+        "STATIC_ROOT": base_dir / "staticfiles",
         "DEBUG": env_bool("DJANGO_DEBUG", False),
         "SECRET_KEY": env("DJANGO_SECRET_KEY"),
         "SESSION_COOKIE_SECURE": secure,
