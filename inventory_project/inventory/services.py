@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 #: (psycopg cannot encode them as UTF-8).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
+_SKU_LENGTH = Stock._meta.get_field("sku_code").max_length
+
 
 class StockLimitExceeded(ValueError):
     pass
@@ -64,9 +66,13 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
     if Reservation.objects.filter(order_number=order.order_number).exists():
         logger.warning("order already has a reservation; ignored")
         return None
-    taken = Stock.objects.filter(sku_code=order.sku_code, available__gte=order.quantity).update(
-        available=F("available") - order.quantity, reserved=F("reserved") + order.quantity
-    )
+    # Only a SKU the API could have created can be in stock. Another one (too long, or text
+    # PostgreSQL cannot hold, as a producer without our order API's checks may send) is unknown:
+    # refused with InventoryFailed, rather than failing every attempt and leaving the order stuck.
+    stockable = len(order.sku_code) <= _SKU_LENGTH and _storable(order.sku_code) == order.sku_code
+    taken = stockable and Stock.objects.filter(
+        sku_code=order.sku_code, available__gte=order.quantity
+    ).update(available=F("available") - order.quantity, reserved=F("reserved") + order.quantity)
     if taken:
         reservation = _record(order, ReservationStatus.HELD)
         outbox.publish(
@@ -80,7 +86,7 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
         return reservation
     reason = (
         f"insufficient stock for {order.sku_code}"
-        if Stock.objects.filter(sku_code=order.sku_code).exists()
+        if stockable and Stock.objects.filter(sku_code=order.sku_code).exists()
         else f"unknown SKU {order.sku_code}"
     )
     reservation = _record(order, ReservationStatus.REJECTED, reason=reason)
@@ -90,7 +96,7 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
             order_number=order.order_number,
             sku_code=order.sku_code,
             requested_quantity=order.quantity,
-            reason=reason,
+            reason=reservation.reason,
         )
     )
     return reservation
@@ -124,10 +130,11 @@ def _record(order: OrderPlacedEvent, status: str, reason: str = "") -> Reservati
     return Reservation.objects.create(
         order_id=order.order_id,
         order_number=order.order_number,
-        sku_code=order.sku_code,
+        # The SKU as far as the column holds it; the reason keeps all of an unknown one.
+        sku_code=_storable(order.sku_code)[:_SKU_LENGTH],
         quantity=order.quantity,
         status=status,
-        reason=reason,
+        reason=_storable(reason),
     )
 
 
@@ -145,8 +152,8 @@ def _move(order_number: UUID, *, to: str, reason: str) -> Reservation | None:
 def _storable(text: str) -> str:
     """``text`` with what PostgreSQL cannot store replaced by U+FFFD.
 
-    Reasons come from other services and the codec accepts any JSON string; one the database
-    refused would fail every attempt, so the record would be dead-lettered and the stock stay
-    held for good.
+    SKUs and reasons come from other services and the codec accepts any JSON string; one the
+    database refused would fail every attempt, so the record would be dead-lettered and the
+    order stay pending, or the stock held, for good.
     """
     return _UNSTORABLE.sub("\ufffd", text)

@@ -106,6 +106,21 @@ def test_order_placed_for_an_unknown_sku_is_rejected_with_inventory_failed(
     assert published(InventoryReservedEvent, order.order_number) == []
 
 
+def test_order_placed_for_a_sku_longer_than_any_stock_is_rejected_not_dead_lettered(
+    kafka, outcomes_of, relay, published
+):
+    """The seed's order service does not limit the SKU's length; ours rejects it as unknown."""
+    order = order_placed("S" * 100, 1)
+
+    kafka.send_event(order)
+    assert outcomes_of(order.order_number, count=1) == [Outcome.HANDLED]
+    relay.publish_all()
+
+    assert reservation_of(order).status == ReservationStatus.REJECTED
+    [failed] = published(InventoryFailedEvent, order.order_number)
+    assert (failed.sku_code, failed.reason) == ("S" * 100, f"unknown SKU {'S' * 100}")
+
+
 def test_order_placed_beyond_the_stock_is_rejected_with_inventory_failed(
     kafka, saga_worker, relay, published
 ):

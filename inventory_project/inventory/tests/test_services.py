@@ -155,6 +155,26 @@ def test_reserve_stock_of_an_unknown_sku_is_rejected_with_the_reason():
     assert not Stock.objects.filter(sku_code=sku).exists()
 
 
+@pytest.mark.parametrize(
+    "sku", ["S" * 65, "SKU\x001", "SKU\ud8001"], ids=["too-long", "nul", "surrogate"]
+)
+def test_reserve_stock_of_a_sku_no_stock_can_have_is_rejected_as_unknown(sku):
+    """A producer without our order API's validation (the seed's) may send any string."""
+    # A stocked SKU the broken one could be mistaken for, if truncated or cleaned up.
+    services.add_stock(sku_code=sku[:64].replace("\x00", "").replace("\ud800", ""), quantity=9)
+    order = order_placed(sku, 1)
+
+    reservation = services.reserve_stock(order=order)
+
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.REJECTED
+    assert reservation.reason.startswith("unknown SKU ")
+    [failed] = outbox_events(InventoryFailedEvent, order.order_number)
+    assert (failed.sku_code, failed.requested_quantity) == (sku, 1)
+    assert failed.reason == reservation.reason
+    assert sum(stock.available for stock in Stock.objects.all()) == 9
+
+
 def test_reserve_stock_beyond_what_is_available_is_rejected_and_takes_nothing():
     sku = new_sku()
     services.add_stock(sku_code=sku, quantity=3)
