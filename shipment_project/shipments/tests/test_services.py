@@ -74,6 +74,23 @@ def test_order_paid_without_a_quantity_is_judged_by_the_rate(decisions, rate, st
     assert OutboxMessage.objects.filter(key=str(order.order_number)).count() == 1
 
 
+@pytest.mark.parametrize(
+    ("sku", "stored"),
+    [("S" * 100, "S" * 64), ("SKU\x001", "SKU\ufffd1"), ("SKU\ud8001", "SKU\ufffd1")],
+    ids=["too-long", "nul", "surrogate"],
+)
+def test_a_sku_the_column_cannot_hold_does_not_stop_the_shipment(sku, stored):
+    """The SKU only describes the parcel; a producer without our order API's checks may send
+    any string."""
+    order = order_paid(2, sku_code=sku)
+
+    services.ship_order(order=order)
+
+    shipment = shipment_of(order)
+    assert (shipment.status, shipment.sku_code) == (ShipmentStatus.SHIPPED, stored)
+    assert len(outbox_events(ShipmentShippedEvent, order.order_number)) == 1
+
+
 @pytest.mark.parametrize("first_quantity", [1, 51], ids=["shipped", "rejected"])
 def test_second_order_paid_for_a_shipped_order_ships_nothing_more(first_quantity):
     order = order_paid(first_quantity)
