@@ -129,8 +129,11 @@ def test_get_of_a_sku_shows_its_stock(api):
     assert body["updatedAt"]
 
 
-def test_get_of_an_unknown_sku_is_404(api):
-    assert_error(api.get(f"{URL}/{new_sku()}"), 404)
+@pytest.mark.parametrize(
+    "suffix", ["", "%00", "%ED%A0%80", "x" * 65], ids=["plain", "nul", "bad-utf8", "long"]
+)
+def test_get_of_an_unknown_sku_is_404(api, suffix):
+    assert_error(api.get(f"{URL}/{new_sku()}{suffix}"), 404)
 
 
 def test_list_is_paginated(api):
@@ -248,6 +251,7 @@ def test_an_unknown_route_is_a_json_404(api, path):
         b"\xff\xfe\x00garbage",
         json.dumps({"skuCode": "x" * 100_000, "quantity": 1}).encode(),
         b"{" * 10_000,
+        b"[" * 100_000 + b"]" * 100_000,
     ],
 )
 def test_junk_bodies_are_400_and_never_500(api, raw):
