@@ -1,5 +1,6 @@
 """Stock and reservations against the real database: accounting, at-most-once, concurrency."""
 
+import random
 import threading
 import uuid
 
@@ -346,6 +347,54 @@ def test_stock_is_accounted_for_after_any_sequence():
     assert (stock.available, stock.reserved, stock.shipped) == (24 - 7 - 5 - 2, 7, 5 + 2)
     statuses = [Reservation.objects.get(order_number=o.order_number).status for o in orders]
     assert statuses == ["RELEASED", "SHIPPED", "HELD", "REJECTED", "SHIPPED"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_stock_matches_a_simple_model_after_a_random_sequence(seed):
+    """Random additions, reservations, repeats, releases and shipments, checked after each step
+    against a model that just counts (seeded, so a failure can be replayed)."""
+    rng = random.Random(seed)
+    sku = new_sku()
+    model = {"available": 0, "reserved": 0, "shipped": 0, "total_added": 0}
+    held: dict[uuid.UUID, int] = {}
+    orders = []
+    for _ in range(60):
+        step = rng.choice(["add", "reserve", "reserve", "repeat", "release", "ship"])
+        if step == "add":
+            quantity = rng.randint(0, 10)
+            services.add_stock(sku_code=sku, quantity=quantity)
+            model["available"] += quantity
+            model["total_added"] += quantity
+        elif step == "reserve" or (step == "repeat" and not orders):
+            order = order_placed(sku, rng.randint(1, 8))
+            orders.append(order)
+            services.reserve_stock(order=order)
+            if Stock.objects.filter(sku_code=sku).exists() and order.quantity <= model["available"]:
+                model["available"] -= order.quantity
+                model["reserved"] += order.quantity
+                held[order.order_number] = order.quantity
+        elif step == "repeat":
+            order = rng.choice(orders)
+            services.reserve_stock(order=order_placed(sku, 1, order_number=order.order_number))
+        elif orders:
+            # Any order, so releases and shipments of rejected, released or shipped ones (which
+            # must change nothing) come up too.
+            number = rng.choice(orders).order_number
+            quantity = held.pop(number, 0)
+            model["reserved"] -= quantity
+            if step == "release":
+                services.release_reservation(order_number=number, reason="declined")
+                model["available"] += quantity
+            else:
+                services.finalize_reservation(order_number=number)
+                model["shipped"] += quantity
+
+        stock = Stock.objects.filter(sku_code=sku).first()
+        counts = (
+            {name: getattr(stock, name) for name in model} if stock else dict.fromkeys(model, 0)
+        )
+        assert counts == model, f"after {step}"
+    assert Reservation.objects.filter(status=ReservationStatus.HELD).count() == len(held)
 
 
 @pytest.mark.parametrize(
