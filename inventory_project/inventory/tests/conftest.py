@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from inventory import services
 from inventory.models import Stock
 from saga_events import Event, OrderPlacedEvent
 from saga_events.codec import decode
@@ -51,6 +52,16 @@ def outbox_events(event_class: type[Event], order_number: uuid.UUID) -> list[Eve
         event_type=event_class.__name__, key=str(order_number)
     ).order_by("id")
     return [decode(event_class, row.payload) for row in rows]
+
+
+@pytest.fixture
+def held():
+    """A SKU with 10 units of which an order holds 4: (sku, order)."""
+    sku = new_sku()
+    services.add_stock(sku_code=sku, quantity=10)
+    order = order_placed(sku, 4)
+    services.reserve_stock(order=order)
+    return sku, order
 
 
 @pytest.fixture

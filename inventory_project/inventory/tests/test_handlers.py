@@ -49,16 +49,6 @@ def shipment_shipped(order) -> ShipmentShippedEvent:
     return ShipmentShippedEvent.new(order_id=order.order_id, order_number=order.order_number)
 
 
-@pytest.fixture
-def held():
-    """A SKU with 10 units of which an order holds 4: (sku, order)."""
-    sku = new_sku()
-    services.add_stock(sku_code=sku, quantity=10)
-    order = order_placed(sku, 4)
-    services.reserve_stock(order=order)
-    return sku, order
-
-
 # -- OrderPlaced ----------------------------------------------------------------------------
 
 

@@ -225,16 +225,6 @@ def test_rejected_order_is_not_reserved_later_when_stock_arrives():
 # -- releasing and finalizing ---------------------------------------------------------------
 
 
-@pytest.fixture
-def held():
-    """A SKU with 10 units of which an order holds 4: (sku, order)."""
-    sku = new_sku()
-    services.add_stock(sku_code=sku, quantity=10)
-    order = order_placed(sku, 4)
-    services.reserve_stock(order=order)
-    return sku, order
-
-
 def test_release_gives_back_exactly_the_reserved_quantity(held):
     sku, order = held
 
