@@ -15,11 +15,6 @@ from saga_runtime.worker import Outcome
 _order_ids = itertools.count(1)
 
 
-def pytest_configure(config):
-    # WhiteNoise warns on every request that collectstatic has not run; tests serve no files.
-    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
-
-
 def new_sku() -> str:
     """A SKU no other test uses: Kafka topics outlive each test's database."""
     return f"SKU-{uuid.uuid4().hex[:10]}"

@@ -12,11 +12,6 @@ from saga_runtime.worker import Outcome
 _order_ids = itertools.count(1)
 
 
-def pytest_configure(config):
-    # WhiteNoise warns on every request that collectstatic has not run; tests serve no files.
-    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
-
-
 @pytest.fixture(autouse=True)
 def decisions(settings):
     """The documented defaults, whatever the environment sets for a demo."""
