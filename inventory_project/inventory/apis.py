@@ -1,5 +1,4 @@
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -56,10 +55,3 @@ class StockDetailApi(generics.RetrieveAPIView):
     queryset = Stock.objects.all()
     serializer_class = StockSerializer
     lookup_field = "sku_code"
-
-    def get_object(self) -> Stock:
-        # No SKU holds a NUL (the API refuses one), and PostgreSQL refuses to even compare one:
-        # without this check the lookup would answer 500.
-        if "\x00" in self.kwargs[self.lookup_field]:
-            raise NotFound("No Stock matches the given query.")
-        return super().get_object()

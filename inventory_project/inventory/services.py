@@ -6,7 +6,6 @@ the accounting invariant whatever happens here.
 """
 
 import logging
-import re
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -14,14 +13,12 @@ from django.db.models import F
 
 from saga_events import InventoryFailedEvent, InventoryReservedEvent, OrderPlacedEvent
 from saga_runtime import outbox
+from saga_runtime.text import storable
 
 from .models import MAX_STOCK, Reservation, ReservationStatus, Stock
 
 logger = logging.getLogger(__name__)
 
-#: What a JSON string may hold but a PostgreSQL text column cannot: NUL, and lone surrogates
-#: (psycopg cannot encode them as UTF-8).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 _SKU_LENGTH = Stock._meta.get_field("sku_code").max_length
 
@@ -69,7 +66,7 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
     # Only a SKU the API could have created can be in stock. Another one (too long, or text
     # PostgreSQL cannot hold, as a producer without our order API's checks may send) is unknown:
     # refused with InventoryFailed, rather than failing every attempt and leaving the order stuck.
-    stockable = len(order.sku_code) <= _SKU_LENGTH and _storable(order.sku_code) == order.sku_code
+    stockable = len(order.sku_code) <= _SKU_LENGTH and storable(order.sku_code) == order.sku_code
     taken = stockable and Stock.objects.filter(
         sku_code=order.sku_code, available__gte=order.quantity
     ).update(available=F("available") - order.quantity, reserved=F("reserved") + order.quantity)
@@ -131,10 +128,10 @@ def _record(order: OrderPlacedEvent, status: str, reason: str = "") -> Reservati
         order_id=order.order_id,
         order_number=order.order_number,
         # The SKU as far as the column holds it; the reason keeps all of an unknown one.
-        sku_code=_storable(order.sku_code)[:_SKU_LENGTH],
+        sku_code=storable(order.sku_code)[:_SKU_LENGTH],
         quantity=order.quantity,
         status=status,
-        reason=_storable(reason),
+        reason=storable(reason),
     )
 
 
@@ -142,18 +139,8 @@ def _move(order_number: UUID, *, to: str, reason: str) -> Reservation | None:
     """HELD → ``to`` as one conditional UPDATE: of two concurrent callers only one wins."""
     moved = Reservation.objects.filter(
         order_number=order_number, status=ReservationStatus.HELD
-    ).update(status=to, reason=_storable(reason))
+    ).update(status=to, reason=storable(reason))
     if not moved:
         logger.info("no held reservation to move to %s; nothing changed", to)
         return None
     return Reservation.objects.get(order_number=order_number)
-
-
-def _storable(text: str) -> str:
-    """``text`` with what PostgreSQL cannot store replaced by U+FFFD.
-
-    SKUs and reasons come from other services and the codec accepts any JSON string; one the
-    database refused would fail every attempt, so the record would be dead-lettered and the
-    order stay pending, or the stock held, for good.
-    """
-    return _UNSTORABLE.sub("\ufffd", text)

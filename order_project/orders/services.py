@@ -7,7 +7,6 @@ that is how a duplicate or out-of-order event is absorbed.
 """
 
 import logging
-import re
 from decimal import Decimal
 from uuid import UUID
 
@@ -22,15 +21,12 @@ from saga_events import (
     OrderShipmentFailedEvent,
 )
 from saga_runtime import outbox
+from saga_runtime.text import storable
 
 from . import metrics
 from .models import TERMINAL_STATUSES, Order, OrderHistory, OrderStatus
 
 logger = logging.getLogger(__name__)
-
-#: What a JSON string may hold but a PostgreSQL text column cannot: NUL, and lone surrogates
-#: (psycopg cannot encode them as UTF-8).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @transaction.atomic
@@ -161,7 +157,7 @@ def record_refund(
         to_status=order.status,
         event_type=cause.event_type,
         event_id=cause.event_id,
-        reason=_storable(f"refunded {amount}: {reason}"),
+        reason=storable(f"refunded {amount}: {reason}"),
     )
     return order
 
@@ -172,7 +168,7 @@ def _transition(
     order = _locked_order(order_number)
     if order is None or not _fits(order, cause, expected=expected):
         return None
-    reason = _storable(reason)
+    reason = storable(reason)
     order.status = to
     order.failure_reason = reason
     order.save(update_fields=["status", "failure_reason", "updated_at"])
@@ -187,15 +183,6 @@ def _transition(
     if to in TERMINAL_STATUSES:
         metrics.saga_ended(order)
     return order
-
-
-def _storable(text: str) -> str:
-    """``text`` with what PostgreSQL cannot store replaced by U+FFFD.
-
-    Reasons come from other services; the codec accepts any JSON string, and one the database
-    refused would fail every attempt, so the record would be dead-lettered and the order stuck.
-    """
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def _locked_order(order_number: UUID) -> Order | None:

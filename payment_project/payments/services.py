@@ -1,7 +1,6 @@
 """Charges and refunds. Each function is one transaction with the events it publishes."""
 
 import logging
-import re
 from decimal import Decimal
 from uuid import UUID
 
@@ -15,15 +14,12 @@ from saga_events import (
     PaymentSucceededEvent,
 )
 from saga_runtime import outbox
+from saga_runtime.text import storable
 
 from .decisions import decline_reason
 from .models import Payment, PaymentStatus
 
 logger = logging.getLogger(__name__)
-
-#: What a JSON string may hold but a PostgreSQL text column cannot: NUL, and lone surrogates
-#: (psycopg cannot encode them as UTF-8).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @transaction.atomic
@@ -64,7 +60,7 @@ def refund_payment(*, order_number: UUID, reason: str) -> Payment | None:
         order_number=order_number, status=PaymentStatus.SUCCEEDED
     ).update(
         status=PaymentStatus.REFUNDED,
-        refund_reason=_storable(reason),
+        refund_reason=storable(reason),
         refunded_at=timezone.now(),
     )
     if not refunded:
@@ -80,13 +76,3 @@ def refund_payment(*, order_number: UUID, reason: str) -> Payment | None:
         )
     )
     return payment
-
-
-def _storable(text: str) -> str:
-    """``text`` with what PostgreSQL cannot store replaced by U+FFFD.
-
-    Reasons come from other services and the codec accepts any JSON string; one the database
-    refused would fail every attempt, so the record would be dead-lettered and the charge never
-    refunded.
-    """
-    return _UNSTORABLE.sub("\ufffd", text)

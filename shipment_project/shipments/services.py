@@ -1,22 +1,19 @@
 """Shipping. One transaction with the event it publishes."""
 
 import logging
-import re
 import uuid
 
 from django.db import transaction
 
 from saga_events import OrderPaidEvent, ShipmentFailedEvent, ShipmentShippedEvent
 from saga_runtime import outbox
+from saga_runtime.text import storable
 
 from .decisions import rejection_reason
 from .models import Shipment, ShipmentStatus
 
 logger = logging.getLogger(__name__)
 
-#: What a JSON string may hold but a PostgreSQL text column cannot: NUL, and lone surrogates
-#: (psycopg cannot encode them as UTF-8).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 _SKU_LENGTH = Shipment._meta.get_field("sku_code").max_length
 
@@ -36,7 +33,7 @@ def ship_order(*, order: OrderPaidEvent) -> Shipment | None:
         order_number=order.order_number,
         # The SKU only describes the parcel: kept as far as the column holds it, so a producer
         # without our order API's checks cannot make every attempt fail and the order stay PAID.
-        sku_code=_UNSTORABLE.sub("\ufffd", order.sku_code or "")[:_SKU_LENGTH],
+        sku_code=storable(order.sku_code or "")[:_SKU_LENGTH],
         quantity=order.quantity,
         status=ShipmentStatus.REJECTED if reason else ShipmentStatus.SHIPPED,
         tracking_number="" if reason else f"TRK-{uuid.uuid4().hex[:12].upper()}",

@@ -129,11 +129,14 @@ def test_get_of_a_sku_shows_its_stock(api):
     assert body["updatedAt"]
 
 
-@pytest.mark.parametrize(
-    "suffix", ["", "%00", "%ED%A0%80", "x" * 65], ids=["plain", "nul", "bad-utf8", "long"]
-)
+@pytest.mark.parametrize("suffix", ["", "%ED%A0%80", "x" * 65], ids=["plain", "bad-utf8", "long"])
 def test_get_of_an_unknown_sku_is_404(api, suffix):
     assert_error(api.get(f"{URL}/{new_sku()}{suffix}"), 404)
+
+
+def test_get_of_a_sku_with_a_nul_is_400(api):
+    # PostgreSQL cannot even compare with a NUL: refused before any view runs.
+    assert_error(api.get(f"{URL}/{new_sku()}%00"), 400)
 
 
 def test_list_is_paginated(api):
