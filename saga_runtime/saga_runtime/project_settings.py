@@ -66,7 +66,9 @@ def database_from_url(url: str) -> dict:
             f"DATABASE_URL must look like postgres://user:password@host:5432/name, not {url!r}."
         )
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's PostgreSQL backend, counting connections, queries and their durations for
+        # /metrics (django-prometheus).
+        "ENGINE": "django_prometheus.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
@@ -105,6 +107,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "MIDDLEWARE": [
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "django.middleware.security.SecurityMiddleware",
+            "saga_runtime.middleware.RejectNulMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",
@@ -147,7 +150,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
                 "rest_framework.renderers.BrowsableAPIRenderer",
             ],
             "DEFAULT_PARSER_CLASSES": [
-                "saga_runtime.api.JSONParser",
+                "saga_runtime.parsers.JSONParser",
                 "rest_framework.parsers.FormParser",
                 "rest_framework.parsers.MultiPartParser",
             ],
