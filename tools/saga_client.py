@@ -64,22 +64,26 @@ def get_order(services: Services, order_id: int) -> dict:
     return call("GET", f"{services.order}/api/orders/{order_id}")[1]
 
 
-def poll(condition: Callable[[], T], *, timeout: float = 30, message: str = "") -> T:
+def poll(
+    condition: Callable[[], T], *, timeout: float = 30, message: str = "", interval: float = 0.05
+) -> T:
     """Call ``condition`` until it returns something truthy and return that; ApiError at the
     deadline."""
     deadline = time.monotonic() + timeout
     while not (result := condition()):
         if time.monotonic() > deadline:
             raise ApiError(f"timed out after {timeout}s waiting for {message or condition}")
-        time.sleep(0.05)
+        time.sleep(interval)
     return result
 
 
-def wait_terminal(services: Services, order_id: int, timeout: float = 60) -> dict:
+def wait_terminal(
+    services: Services, order_id: int, timeout: float = 60, interval: float = 0.05
+) -> dict:
     """The order once it has reached a terminal status."""
 
     def terminal() -> dict | None:
         order = get_order(services, order_id)
         return order if order.get("status") in TERMINAL else None
 
-    return poll(terminal, timeout=timeout, message=f"order {order_id} to end")
+    return poll(terminal, timeout=timeout, message=f"order {order_id} to end", interval=interval)
