@@ -88,3 +88,18 @@ def relay(saga_config):
     from saga_runtime.relay import OutboxRelay
 
     return OutboxRelay(Producer(saga_config.producer_config()))
+
+
+@pytest.fixture
+def published(kafka):
+    """``published(EventClass, order_number)``: the order's records of that class on Kafka."""
+    return kafka.published
+
+
+@pytest.fixture
+def outcomes_of(saga_worker):
+    """``outcomes_of(order_number, count)``: consume until ``count`` records of the order were
+    applied by the session's worker; their outcomes (handled, duplicate, dead_lettered)."""
+    from saga_runtime.testing import consume_outcomes
+
+    return lambda key, count, timeout=30: consume_outcomes(saga_worker, key, count, timeout=timeout)

@@ -4,7 +4,6 @@ from decimal import Decimal
 import pytest
 
 from saga_events import OrderPlacedEvent, PaymentFailedEvent
-from saga_runtime.worker import Outcome
 
 
 @pytest.fixture
@@ -30,28 +29,3 @@ def payment_failed():
         )
 
     return make
-
-
-@pytest.fixture
-def outcomes_of(saga_worker):
-    """Consume with the session's worker until ``count`` records of ``key`` were applied;
-    return their outcomes in order."""
-    from saga_runtime.testing import wait_for
-
-    def consume(key: uuid.UUID, count: int, timeout: float = 30) -> list[Outcome]:
-        seen: list[Outcome] = []
-
-        def step() -> bool:
-            message = saga_worker.consumer.poll(0.2)
-            if message is None or message.error():
-                return False
-            outcome = saga_worker.process(message)
-            saga_worker.consumer.commit(message=message, asynchronous=False)
-            if message.key() == str(key).encode():
-                seen.append(outcome)
-            return len(seen) >= count
-
-        wait_for(step, timeout=timeout, message=f"{count} records of {key}")
-        return seen
-
-    return consume

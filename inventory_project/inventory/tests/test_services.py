@@ -14,11 +14,11 @@ from inventory.tests.conftest import (
     assert_accounted_for,
     new_sku,
     order_placed,
-    outbox_events,
     stock_of,
 )
 from saga_events import InventoryFailedEvent, InventoryReservedEvent
 from saga_runtime.models import OutboxMessage
+from saga_runtime.testing import outbox_events
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from payments import services
 from payments.models import Payment, PaymentStatus
-from payments.tests.conftest import order_confirmed, outbox_events
+from payments.tests.conftest import order_confirmed
 from saga_events import PaymentFailedEvent, PaymentRefundedEvent, PaymentSucceededEvent
 from saga_runtime.models import OutboxMessage
+from saga_runtime.testing import outbox_events
 
 pytestmark = pytest.mark.django_db
 

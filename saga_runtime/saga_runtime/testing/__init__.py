@@ -14,7 +14,8 @@ from saga_events import Event
 from saga_events.codec import decode, encode
 
 from ..conf import RuntimeConfig
-from ..worker import SagaWorker
+from ..models import OutboxMessage
+from ..worker import Outcome, SagaWorker
 
 T = TypeVar("T")
 
@@ -123,5 +124,49 @@ class KafkaTestClient:
         )
         return [decode(event_class, m.value()) for m in of_order(messages)]
 
+    def published(self, event_class: type[Event], order_number: uuid.UUID) -> list[Event]:
+        """Every ``event_class`` record about one order on its topic, and provably no more.
+
+        A marker record with the order's key is sent after them; the order's records share one
+        partition, so once the marker is read everything published before it has been read.
+        """
+        topic, key = self.config.topic(event_class), str(order_number).encode()
+        marker = f"marker {uuid.uuid4()}".encode()
+        self.send(topic, marker, key=str(order_number))
+        messages = self.read(topic, until=lambda ms: any(m.value() == marker for m in ms))
+        return [
+            decode(event_class, m.value())
+            for m in messages
+            if m.key() == key and m.value() != marker
+        ]
+
     def close(self) -> None:
         self.producer.flush(30)
+
+
+def outbox_events(event_class: type[Event], order_number: uuid.UUID) -> list[Event]:
+    """The events of ``event_class`` a service queued in its outbox for one order, in order."""
+    rows = OutboxMessage.objects.filter(
+        event_type=event_class.event_type, key=str(order_number)
+    ).order_by("id")
+    return [decode(event_class, row.payload) for row in rows]
+
+
+def consume_outcomes(
+    worker: SagaWorker, key: uuid.UUID, count: int, *, timeout: float = 30
+) -> list[Outcome]:
+    """Let ``worker`` apply records until ``count`` keyed ``key`` were; return their outcomes."""
+    seen: list[Outcome] = []
+
+    def step() -> bool:
+        message = worker.consumer.poll(0.2)
+        if message is None or message.error():
+            return False
+        outcome = worker.process(message)
+        worker.consumer.commit(message=message, asynchronous=False)
+        if message.key() == str(key).encode():
+            seen.append(outcome)
+        return len(seen) >= count
+
+    wait_for(step, timeout=timeout, message=f"{count} records of {key}")
+    return seen

@@ -8,9 +8,10 @@ from django.db import IntegrityError, connection, transaction
 
 from saga_events import ShipmentFailedEvent, ShipmentShippedEvent
 from saga_runtime.models import OutboxMessage
+from saga_runtime.testing import outbox_events
 from shipments import services
 from shipments.models import Shipment, ShipmentStatus
-from shipments.tests.conftest import order_paid, outbox_events
+from shipments.tests.conftest import order_paid
 
 pytestmark = pytest.mark.django_db
 
