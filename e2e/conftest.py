@@ -1,5 +1,6 @@
 """The whole system as real processes: per service a fresh database, its migrations, a gunicorn
-web server and a ``consume_saga`` worker, on private topics of the running Kafka."""
+web server and a ``consume_saga`` worker, on private topics of the running Kafka, every span
+sent to the running Zipkin."""
 
 import os
 import signal
@@ -18,6 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("order", "inventory", "payment", "shipment")
+ZIPKIN_ENDPOINT = os.environ.get("ZIPKIN_ENDPOINT", "http://localhost:9411/api/v2/spans")
+ZIPKIN_URL = os.environ.get("ZIPKIN_URL", ZIPKIN_ENDPOINT.removesuffix("/api/v2/spans"))
 
 
 def free_port() -> int:
@@ -47,12 +50,14 @@ class Service:
     worker_url: str
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
+    logs: dict[str, Path] = field(default_factory=dict)  # by role: web, worker
 
 
 @dataclass
 class System:
     services: dict[str, Service]
     logs: Path
+    zipkin_url: str
 
     def url(self, service: str, path: str) -> str:
         return self.services[service].url + path
@@ -78,7 +83,11 @@ def system(tmp_path_factory) -> System:
         "DJANGO_DEBUG": "false",
         "SAGA_TOPIC_PREFIX": f"e2e-{run}-",
         "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
-        "TRACING_ENABLED": os.environ.get("TRACING_ENABLED", "false"),
+        "TRACING_ENABLED": "true",
+        "TRACING_SAMPLE_RATIO": "1.0",
+        "ZIPKIN_ENDPOINT": ZIPKIN_ENDPOINT,
+        # Spans leave in batches every 5 s by default; the tests wait for them.
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
         "PYTHONUNBUFFERED": "1",
     }
     services: dict[str, Service] = {}
@@ -121,13 +130,16 @@ def system(tmp_path_factory) -> System:
             "1",
             "--threads",
             "8",
+            "--access-logfile",
+            "-",
         ],
         "worker": lambda svc: [sys.executable, "manage.py", "consume_saga"],
     }
     try:
         for svc, directory, log in managed:
             for role, command in commands.items():
-                with open(f"{log}-{role}.log", "w") as output:
+                svc.logs[role] = Path(f"{log}-{role}.log")
+                with svc.logs[role].open("w") as output:
                     svc.processes.append(
                         subprocess.Popen(
                             command(svc),
@@ -137,11 +149,11 @@ def system(tmp_path_factory) -> System:
                             stderr=subprocess.STDOUT,
                         )
                     )
-        for svc, _, log in managed:
+        for svc in services.values():
             web, worker = svc.processes
-            wait_until_ready(f"{svc.url}/health/ready", web, Path(f"{log}-web.log"))
-            wait_until_ready(f"{svc.worker_url}/health/ready", worker, Path(f"{log}-worker.log"))
-        yield System(services, logs)
+            wait_until_ready(f"{svc.url}/health/ready", web, svc.logs["web"])
+            wait_until_ready(f"{svc.worker_url}/health/ready", worker, svc.logs["worker"])
+        yield System(services, logs, ZIPKIN_URL)
     finally:
         for svc in services.values():
             for process in svc.processes:

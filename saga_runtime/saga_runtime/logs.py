@@ -38,10 +38,10 @@ class ContextFilter(logging.Filter):
         for key, value in (_saga_context.get() or {}).items():
             if not hasattr(record, key):
                 setattr(record, key, value)
+        # Always present (null outside a trace), so every line has the same shape to query.
         span_context = trace.get_current_span().get_span_context()
-        if span_context.is_valid:
-            record.trace_id = format(span_context.trace_id, "032x")
-            record.span_id = format(span_context.span_id, "016x")
+        record.trace_id = format(span_context.trace_id, "032x") if span_context.is_valid else None
+        record.span_id = format(span_context.span_id, "016x") if span_context.is_valid else None
         return True
 
 

@@ -6,10 +6,15 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from .models import OutboxMessage
 
+RECORDS_CONSUMED = Counter(
+    "saga_records_consumed_total",
+    "Records the consumer received, by topic, counted on arrival whatever becomes of them.",
+    ["topic"],
+)
 RECORDS = Counter(
     "saga_records_total",
-    "Records seen by the consumer, by topic and outcome "
-    "(handled, duplicate, dead_lettered, retried).",
+    "Outcomes of records, by topic: handled, duplicate, dead_lettered, and retried (once per "
+    "failed attempt, so a record can count several times).",
     ["topic", "outcome"],
 )
 HANDLER_SECONDS = Histogram(

@@ -3,10 +3,17 @@
 import logging
 import threading
 import zlib
+from contextlib import suppress
 
 import psycopg
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from . import metrics, tracing
@@ -54,8 +61,9 @@ class OutboxRelay:
                     failures.append(error)
 
             for row in rows:
-                attributes = {"orderNumber": row.key, "eventId": str(row.event_id)}
-                with tracing.producer_span(row.topic, row.headers, attributes) as headers:
+                with tracing.producer_span(
+                    row.topic, row.headers, order_number=row.key, event_id=str(row.event_id)
+                ) as headers:
                     headers |= {"eventType": row.event_type, "content-type": "application/json"}
                     self._produce(row, headers, on_delivery)
             remaining = self.producer.flush(self.flush_timeout)
@@ -115,6 +123,9 @@ class OutboxRelay:
                     metrics.OUTBOX_FAILURES.inc()
                     if listener is not None:
                         listener.close()
+                    # With the broker down the backlog grows: that is when its gauge matters.
+                    with suppress(DatabaseError, InterfaceError):
+                        metrics.record_outbox_backlog()
                     stop.wait(delay)
                     delay = min(delay * 2, backoff_max)
         finally:

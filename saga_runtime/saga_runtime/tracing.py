@@ -1,18 +1,107 @@
-"""Trace context across Kafka: a producer span per sent event, a consumer span per record.
+"""Tracing: the process's OpenTelemetry setup, and trace context across Kafka.
 
-The consumer span is started here, when a record arrives, from its ``traceparent`` header,
-rather than by auto-instrumenting ``poll()`` (which opens a span per poll and orphans the
-saga's trace). Without a configured SDK these are OpenTelemetry's no-op spans.
+A saga is one trace. ``outbox.publish`` captures the current context into the outbox row; the
+relay sends the row inside a producer span, child of that captured context, with ``traceparent``
+naming the producer span; the consuming worker starts its consumer span from that header when
+the record arrives, rather than auto-instrumenting ``poll()`` (which opens a span per poll and
+orphans the saga's trace). See docs/decisions/0007-tracing-across-kafka.md.
+
+Without :func:`configure_tracing` (``TRACING_ENABLED=false``) no SDK is loaded: the spans below
+are OpenTelemetry's no-op spans, which still pass an incoming ``traceparent`` through unchanged.
 """
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Message
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
-tracer = trace.get_tracer("saga_runtime")
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+tracer = trace.get_tracer("saga_runtime", version("saga-runtime"))
+
+#: Probes and scrapes come every few seconds; a trace each would bury the sagas' traces.
+UNTRACED_URLS = "/health/live$,/health/ready$,/metrics$"
+
+_provider: "TracerProvider | None" = None
+
+
+def configure_tracing() -> None:
+    """Install the SDK once per process: Zipkin export, Django and psycopg instrumentation.
+
+    Called by the app's ``ready()`` when ``TRACING_ENABLED``, so every process that loads
+    Django gets it (a gunicorn worker, ``manage.py consume_saga``) before the first request,
+    query or record. The SDK is imported here, not at module level, so that tracing off does
+    not even load it.
+    """
+    global _provider
+    if _provider is not None:
+        return
+    from django.conf import settings
+    from opentelemetry.exporter.zipkin.json import ZipkinExporter
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBased
+
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: settings.TRACING_SERVICE_NAME}),
+        sampler=ParentBased(root=_saga_roots_sampler(settings.TRACING_SAMPLE_RATIO)),
+    )
+    provider.add_span_processor(
+        BatchSpanProcessor(ZipkinExporter(endpoint=settings.ZIPKIN_ENDPOINT))
+    )
+    trace.set_tracer_provider(provider)
+    # Django's middleware list is read when the WSGI handler is built, after ready().
+    DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=UNTRACED_URLS)
+    PsycopgInstrumentor().instrument(tracer_provider=provider)
+    _provider = provider
+
+
+def tracing_configured() -> bool:
+    return _provider is not None
+
+
+def flush(timeout_seconds: float = 30) -> None:
+    """Export the spans still queued (the batch processor sends every few seconds)."""
+    if _provider is not None:
+        _provider.force_flush(int(timeout_seconds * 1000))
+
+
+def _saga_roots_sampler(ratio: float):
+    """A trace starts only at a request, a record or a publish, sampled at ``ratio``.
+
+    A query with no span around it (the relay's polling, the backlog gauge, a readiness probe,
+    ``migrate``) is dropped instead of becoming a trace of one span of its own.
+    """
+    from opentelemetry.sdk.trace.sampling import (
+        Decision,
+        Sampler,
+        SamplingResult,
+        TraceIdRatioBased,
+    )
+
+    class SagaRoots(Sampler):
+        def __init__(self) -> None:
+            self.ratio = TraceIdRatioBased(ratio)
+
+        def should_sample(self, parent_context, trace_id, name, kind=None, *args, **kwargs):
+            if kind in (SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.PRODUCER):
+                return self.ratio.should_sample(
+                    parent_context, trace_id, name, kind, *args, **kwargs
+                )
+            return SamplingResult(Decision.DROP)
+
+        def get_description(self) -> str:
+            return f"SagaRoots{{{self.ratio.get_description()}}}"
+
+    return SagaRoots()
 
 
 def message_headers(message: Message) -> dict[str, str]:
@@ -24,7 +113,7 @@ def message_headers(message: Message) -> dict[str, str]:
 
 @contextmanager
 def producer_span(
-    topic: str, headers: Mapping[str, str], attributes: Mapping[str, str]
+    topic: str, headers: Mapping[str, str], *, order_number: str, event_id: str
 ) -> Iterator[dict[str, str]]:
     """A span for sending one outbox row, child of the trace captured when it was written.
 
@@ -32,10 +121,18 @@ def producer_span(
     """
     parent = propagate.extract(dict(headers))
     with tracer.start_as_current_span(
-        f"{topic} publish",
+        f"send {topic}",
         context=parent,
         kind=SpanKind.PRODUCER,
-        attributes={"messaging.system": "kafka", "messaging.destination.name": topic, **attributes},
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": topic,
+            "messaging.kafka.message.key": order_number,
+            "messaging.message.id": event_id,
+            "orderNumber": order_number,
+            "eventId": event_id,
+        },
     ):
         outgoing = dict(headers)
         propagate.inject(outgoing)
@@ -44,16 +141,30 @@ def producer_span(
 
 @contextmanager
 def consumer_span(message: Message) -> Iterator[Span]:
+    """A span for handling one record, child of the producer span named by its header.
+
+    The caller adds ``orderNumber`` and ``eventId`` once the record is decoded.
+    """
     parent = propagate.extract(message_headers(message))
     with tracer.start_as_current_span(
-        f"{message.topic()} process",
+        f"process {message.topic()}",
         context=parent,
         kind=SpanKind.CONSUMER,
         attributes={
             "messaging.system": "kafka",
+            "messaging.operation.type": "process",
             "messaging.destination.name": message.topic(),
-            "messaging.kafka.destination.partition": message.partition(),
-            "messaging.kafka.message.offset": message.offset(),
+            "messaging.destination.partition.id": str(message.partition()),
+            "messaging.kafka.offset": message.offset(),
         },
     ) as span:
         yield span
+
+
+def record_outcome(span: Span, outcome: str | None) -> None:
+    """Tag the consumer span with what became of its record; a dead letter shows as an error."""
+    if outcome is None:
+        return
+    span.set_attribute("saga.outcome", str(outcome))
+    if outcome == "dead_lettered":
+        span.set_status(StatusCode.ERROR, "record dead-lettered")

@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from django.db import (
@@ -133,6 +134,9 @@ class SagaWorker:
         self.consumer.close()
         self.producer.flush(30)
         connection.close()
+        # The batch span processor exports every few seconds; a stopping worker sends its
+        # last spans now rather than lose them.
+        tracing.flush()
 
     def poll_once(self, timeout: float = 1.0) -> Outcome | None:
         """Poll for one record and apply it; return its outcome (None: nothing arrived)."""
@@ -154,6 +158,7 @@ class SagaWorker:
     def process(self, message: Message) -> Outcome | None:
         """Apply one record; None when the worker was stopped before it could be applied."""
         topic = message.topic()
+        metrics.RECORDS_CONSUMED.labels(topic).inc()
         with (
             tracing.consumer_span(message) as span,
             log_context(topic=topic, partition=message.partition(), offset=message.offset()),
@@ -162,11 +167,14 @@ class SagaWorker:
                 event = decode(self.event_classes[topic], message.value() or b"")
             except EventDecodeError as error:
                 self._dead_letter(message, error)
+                tracing.record_outcome(span, Outcome.DEAD_LETTERED)
                 return Outcome.DEAD_LETTERED
             span.set_attribute("orderNumber", str(event.order_number))
             span.set_attribute("eventId", str(event.event_id))
             with log_context(orderNumber=event.order_number, eventId=event.event_id):
-                return self._apply_with_retries(message, event)
+                outcome = self._apply_with_retries(message, event)
+            tracing.record_outcome(span, outcome)
+            return outcome
 
     def _apply_with_retries(self, message: Message, event: Event) -> Outcome | None:
         attempts = 0
@@ -281,6 +289,10 @@ class SagaWorker:
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        for tp in partitions:
+            # Its new owner reports its lag; a stale value here would be counted twice.
+            with suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
 
     def _record_lag(self, message: Message) -> None:
         _low, high = self.consumer.get_watermark_offsets(
