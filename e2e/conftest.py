@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 import pytest
@@ -64,14 +65,23 @@ class System:
 
 
 def recreate_database(service: str, name: str) -> str:
-    """A fresh database owned by the service's role; returns its URL."""
-    host = os.environ.get("E2E_PGHOST", "localhost")
+    """A fresh database for the service; returns its URL.
+
+    Created by the service's own role of the local infrastructure (tools/infra.sh), or, where
+    DATABASE_URL names a server (testcontainers), by the user it names.
+    """
+    given = urlsplit(os.environ.get("DATABASE_URL", ""))
+    if given.hostname:
+        user, password = unquote(given.username or ""), unquote(given.password or "")
+        host, port = given.hostname, given.port or 5432
+    else:
+        user, password, host, port = service, service, "localhost", 5432
     with psycopg.connect(
-        host=host, dbname="postgres", user=service, password=service, autocommit=True
+        host=host, port=port, dbname="postgres", user=user, password=password, autocommit=True
     ) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-    return f"postgres://{service}:{service}@{host}:5432/{name}"
+    return f"postgres://{quote(user)}:{quote(password)}@{host}:{port}/{name}"
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,14 @@ def main() -> int:
     parser.add_argument("--output", default="bench-results.json", help="Where to write figures.")
     parser.add_argument("--label", default="", help="A note stored with the figures.")
     parser.add_argument(
+        "--order-url", default=Services.order, help=f"The order service ({Services.order})."
+    )
+    parser.add_argument(
+        "--inventory-url",
+        default=Services.inventory,
+        help=f"The inventory service ({Services.inventory}).",
+    )
+    parser.add_argument(
         "--poll-interval",
         type=float,
         default=0.25,
@@ -75,7 +83,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    services = Services()
+    services = Services(order=args.order_url, inventory=args.inventory_url)
     sku = f"BENCH-{uuid.uuid4().hex[:8].upper()}"
     add_stock(services, sku, args.orders)
     progress = Progress(args.orders)

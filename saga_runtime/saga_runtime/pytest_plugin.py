@@ -1,9 +1,10 @@
 """The pytest plugin every service's tests get (installed with saga-runtime as ``pytest11``).
 
 Where no PostgreSQL or Kafka address is given (neither DATABASE_URL nor KAFKA_BOOTSTRAP_SERVERS
-set) and ``SAGA_TESTCONTAINERS`` is not ``0``, it starts both with testcontainers before Django
-loads its settings; otherwise the tests use the given (or default local) infrastructure, as
-started by tools/infra.sh.
+set) and ``SAGA_TESTCONTAINERS`` is not ``0``, it starts both (and Zipkin, unless ZIPKIN_ENDPOINT
+is set) with testcontainers before Django loads its settings, and points the environment at
+them; otherwise the tests use the given (or default local) infrastructure, as started by
+tools/infra.sh.
 """
 
 import os
@@ -29,15 +30,24 @@ def _wants_containers() -> bool:
 
 
 def _start_containers(config) -> None:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
 
     postgres = PostgresContainer("postgres:16-alpine", driver=None).start()
-    kafka = KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft().start()
     config.add_cleanup(postgres.stop)
+    kafka = KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft().start()
     config.add_cleanup(kafka.stop)
     os.environ["DATABASE_URL"] = postgres.get_connection_url()
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.get_bootstrap_server()
+    if "ZIPKIN_ENDPOINT" not in os.environ:
+        zipkin = DockerContainer("openzipkin/zipkin:3").with_exposed_ports(9411).start()
+        config.add_cleanup(zipkin.stop)
+        wait_for_logs(zipkin, "Started ZipkinServer", timeout=120)
+        url = f"http://{zipkin.get_container_host_ip()}:{zipkin.get_exposed_port(9411)}"
+        os.environ["ZIPKIN_URL"] = url
+        os.environ["ZIPKIN_ENDPOINT"] = f"{url}/api/v2/spans"
 
 
 @pytest.fixture(scope="session")
