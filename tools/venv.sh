@@ -13,5 +13,8 @@ ensure_venv() {
     "$VENV/bin/pip" install --quiet --upgrade pip
     # Run from the root: the requirements files name the local packages as ./events, ./saga_runtime.
     (cd "$REPO_ROOT" && "$VENV/bin/pip" install --quiet -r tools/requirements.txt)
+    # Editable, so that the services run the checkout's code of the shared packages even when
+    # no requirements file changed.
+    (cd "$REPO_ROOT" && "$VENV/bin/pip" install --quiet --no-deps -e ./events -e ./saga_runtime)
     echo "$digest" >"$stamp"
 }
