@@ -63,8 +63,9 @@ class SagaWorker:
     For each record, one database transaction holds: the processed-events insert keyed on
     (consumer, eventId), done first so the unique key rejects a redelivery even when two arrive
     at once; the handler's effect; and the events it writes to the outbox. The offset is
-    committed only after that transaction commits, so a crash in between means a redelivery,
-    which the processed-events row then absorbs.
+    committed only after that transaction commits (asynchronously, then synchronously when
+    partitions are revoked and at shutdown), so a crash in between means a redelivery, which
+    the processed-events row then absorbs.
 
     A record that cannot be decoded goes to ``<topic>.DLT`` at once. A handler that raises is
     retried with backoff; after ``max_handler_attempts`` the record is dead-lettered, unless the
@@ -90,6 +91,8 @@ class SagaWorker:
         self.consecutive_failures = 0
         self.last_progress = time.monotonic()
         self.assigned: set[tuple[str, int]] = set()
+        #: The next offset of each partition whose last applied record may not be committed yet.
+        self.applied: dict[tuple[str, int], int] = {}
         self.consumer.subscribe(
             list(self.event_classes), on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -131,6 +134,7 @@ class SagaWorker:
         self.stopping.set()
 
     def close(self) -> None:
+        self._commit_applied()
         self.consumer.close()
         self.producer.flush(30)
         connection.close()
@@ -149,9 +153,27 @@ class SagaWorker:
             return None
         outcome = self.process(message)
         if outcome is not None:
-            self.consumer.commit(message=message, asynchronous=False)
+            # Asynchronous: waiting for the broker here would cost every record a round trip.
+            # A lost commit is covered by the next one, and on revocation and shutdown the
+            # offsets are committed synchronously (_commit_applied); a redelivery in between
+            # is absorbed by the processed-events row.
+            self.consumer.commit(message=message, asynchronous=True)
+            self.applied[(message.topic(), message.partition())] = message.offset() + 1
             self._record_lag(message)
         return outcome
+
+    def _commit_applied(self, partitions: set[tuple[str, int]] | None = None) -> None:
+        """Commit, and wait for, the offsets after the records applied (on ``partitions``)."""
+        keys = [key for key in self.applied if partitions is None or key in partitions]
+        offsets = [TopicPartition(*key, self.applied.pop(key)) for key in keys]
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as error:
+            logger.warning(
+                "offset commit failed; the records will come again as duplicates: %s", error
+            )
 
     # -- one record -------------------------------------------------------------------------
 
@@ -288,7 +310,9 @@ class SagaWorker:
         logger.info("partitions assigned", extra={"partitions": sorted(self.assigned)})
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self._commit_applied(revoked)  # before their new owner starts from the committed offset
+        self.assigned -= revoked
         for tp in partitions:
             # Its new owner reports its lag; a stale value here would be counted twice.
             with suppress(KeyError):
