@@ -390,9 +390,12 @@ zipkin_up() {
         resolve_jars
         # Zipkin reads KAFKA_BOOTSTRAP_SERVERS (our services' variable) as "collect spans from
         # Kafka"; it must stay an HTTP-only collector. armeria.ports binds it to loopback only.
+        # In-memory storage keeps MEM_MAX_SPANS spans: a 2000-order benchmark makes ~150 000,
+        # which overflowed a 512 MB heap; 100 000 spans (the last ~1300 sagas) fit in 1 GB.
         start_background "$ZIPKIN_PID" "$LOG_DIR/zipkin.log" \
-            env -u KAFKA_BOOTSTRAP_SERVERS STORAGE_TYPE=mem COLLECTOR_KAFKA_ENABLED=false \
-            java -Xms64m -Xmx512m -XX:+ExitOnOutOfMemoryError -jar "$(zipkin_jar)" \
+            env -u KAFKA_BOOTSTRAP_SERVERS STORAGE_TYPE=mem MEM_MAX_SPANS=100000 \
+            COLLECTOR_KAFKA_ENABLED=false \
+            java -Xms64m -Xmx1g -XX:+ExitOnOutOfMemoryError -jar "$(zipkin_jar)" \
             "--armeria.ports[0].ip=127.0.0.1" "--armeria.ports[0].port=$ZIPKIN_PORT" \
             "--armeria.ports[0].protocols[0]=http"
         log "zipkin: starting (pid $(pid_of "$ZIPKIN_PID"))"

@@ -25,6 +25,7 @@ from saga_events.topics import dead_letter_topic
 
 from . import metrics, tracing
 from .conf import RuntimeConfig, get_config
+from .kafka import produce_and_wait
 from .logs import log_context
 from .models import ProcessedEvent
 from .relay import OutboxRelay
@@ -287,17 +288,13 @@ class SagaWorker:
             ("dlt-error-class", type(error).__name__.encode()),
             ("dlt-error-message", str(error).encode()),
         ]
-        delivery: list[KafkaError | None] = []
-        self.producer.produce(
+        produce_and_wait(
+            self.producer,
             dead_letter_topic(message.topic()),
             key=message.key(),
             value=message.value(),
             headers=headers,
-            on_delivery=lambda err, _msg: delivery.append(err),
         )
-        self.producer.flush(30)
-        if not delivery or delivery[0] is not None:
-            raise KafkaException(delivery[0] if delivery else "dead letter not acknowledged")
         metrics.RECORDS.labels(message.topic(), Outcome.DEAD_LETTERED.value).inc()
         logger.error(
             "record dead-lettered: %s", error, extra={"outcome": Outcome.DEAD_LETTERED.value}

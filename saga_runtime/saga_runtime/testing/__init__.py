@@ -14,6 +14,7 @@ from saga_events import Event
 from saga_events.codec import decode, encode
 
 from ..conf import RuntimeConfig
+from ..kafka import produce_and_wait
 from ..models import OutboxMessage
 from ..worker import Outcome, SagaWorker
 
@@ -60,16 +61,13 @@ class KafkaTestClient:
         headers: dict[str, str] | None = None,
     ) -> None:
         """Produce one raw record and wait until the broker has it."""
-        errors: list = []
-        self.producer.produce(
+        produce_and_wait(
+            self.producer,
             topic,
             key=key.encode() if key else None,
             value=value,
             headers=list((headers or {}).items()),
-            on_delivery=lambda error, _msg: errors.append(error),
         )
-        self.producer.flush(30)
-        assert errors == [None], f"produce to {topic} failed: {errors}"
 
     def send_event(self, event: Event) -> None:
         """Produce ``event`` to its topic as a producing service would."""
