@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from inventory import services
 from inventory.models import MAX_STOCK, Stock
 from inventory.tests.conftest import new_sku, stock_of
+from saga_runtime.testing import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -21,23 +22,6 @@ def api() -> APIClient:
 
 def add(api: APIClient, body, **kwargs):
     return api.post(URL, body, format="json", **kwargs)
-
-
-def assert_error(response, status: int, *, fields: set[str] | None = None) -> dict:
-    """The one error shape: status, error, detail, and a message per invalid field."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["status"] == status
-    assert isinstance(body["error"], str) and body["error"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert set(body) <= {"status", "error", "detail", "fields"}
-    if fields is not None:
-        assert set(body["fields"]) == fields
-        for messages in body["fields"].values():
-            assert messages and all(isinstance(m, str) and m for m in messages)
-    assert "Traceback" not in response.content.decode()
-    return body
 
 
 # -- adding stock ---------------------------------------------------------------------------

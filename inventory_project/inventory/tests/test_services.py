@@ -1,11 +1,10 @@
 """Stock and reservations against the real database: accounting, at-most-once, concurrency."""
 
 import random
-import threading
 import uuid
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from inventory import services
@@ -18,35 +17,9 @@ from inventory.tests.conftest import (
 )
 from saga_events import InventoryFailedEvent, InventoryReservedEvent
 from saga_runtime.models import OutboxMessage
-from saga_runtime.testing import outbox_events
+from saga_runtime.testing import outbox_events, run_at_once
 
 pytestmark = pytest.mark.django_db
-
-
-def run_at_once(*calls):
-    """Run each call in its own thread and database connection, all released together.
-
-    Returns each call's result, or the exception it raised, in the order given.
-    """
-    start = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index: int, call) -> None:
-        try:
-            start.wait(timeout=30)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "a call did not finish"
-    return results
 
 
 # -- adding stock ---------------------------------------------------------------------------

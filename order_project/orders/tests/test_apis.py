@@ -10,10 +10,10 @@ import pytest
 from django.test import Client
 
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import assert_error
 from saga_events import OrderPlacedEvent
 from saga_events.codec import decode
 from saga_runtime.models import OutboxMessage
+from saga_runtime.testing import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from payments import services
 from payments.models import Payment
 from payments.tests.conftest import order_confirmed
+from saga_runtime.testing import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -23,22 +24,6 @@ def charge(price: str, quantity: int = 1, **fields) -> Payment:
     order = order_confirmed(price, quantity, **fields)
     services.charge_payment(order=order)
     return Payment.objects.get(order_number=order.order_number)
-
-
-def assert_error(response, status: int, *, fields: set[str] | None = None) -> dict:
-    """The one error shape: status, error, detail, and a message per invalid field."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["status"] == status
-    assert isinstance(body["error"], str) and body["error"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert set(body) <= {"status", "error", "detail", "fields"}
-    if fields is not None:
-        assert set(body["fields"]) == fields
-        for messages in body["fields"].values():
-            assert messages and all(isinstance(m, str) and m for m in messages)
-    return body
 
 
 def test_list_shows_payments_newest_first(api):

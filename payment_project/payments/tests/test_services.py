@@ -1,11 +1,10 @@
 """Charges and refunds against the real database: exact money, at most once, under concurrency."""
 
-import threading
 import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payments import services
@@ -13,35 +12,9 @@ from payments.models import Payment, PaymentStatus
 from payments.tests.conftest import order_confirmed
 from saga_events import PaymentFailedEvent, PaymentRefundedEvent, PaymentSucceededEvent
 from saga_runtime.models import OutboxMessage
-from saga_runtime.testing import outbox_events
+from saga_runtime.testing import outbox_events, run_at_once
 
 pytestmark = pytest.mark.django_db
-
-
-def run_at_once(*calls):
-    """Run each call in its own thread and database connection, all released together.
-
-    Returns each call's result, or the exception it raised, in the order given.
-    """
-    start = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index: int, call) -> None:
-        try:
-            start.wait(timeout=30)
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "a call did not finish"
-    return results
 
 
 def payment_of(order) -> Payment:

@@ -3,12 +3,15 @@
 Everything here talks to the real broker and database; nothing is faked.
 """
 
+import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from confluent_kafka import Consumer, Message, Producer
+from django.db import connection
 
 from saga_events import Event
 from saga_events.codec import decode, encode
@@ -168,3 +171,58 @@ def consume_outcomes(
 
     wait_for(step, timeout=timeout, message=f"{count} records of {key}")
     return seen
+
+
+def run_at_once(*calls: Callable[[], object]) -> list:
+    """Run each call in its own thread and database connection, all released together.
+
+    Returns each call's result, or the exception it raised, in the order given.
+    """
+    start = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            start.wait(timeout=30)
+            results[index] = call()
+        except Exception as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a call did not finish"
+    return results
+
+
+#: What an error answer must never show a client.
+INTERNALS = re.compile(
+    r"Traceback|File \"|\b[A-Z]\w*(Error|Exception|DoesNotExist)\b|Http404|InvalidOperation"
+)
+
+
+def assert_error(
+    response, status: int, *, field: str | None = None, fields: set[str] | None = None
+) -> dict:
+    """``response`` is the services' one error shape with ``status``, naming ``field`` (among
+    others) or exactly ``fields`` with a message each, and showing no internals."""
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["status"] == status
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert set(body) <= {"status", "error", "detail", "fields"}
+    named = body.get("fields", {})
+    if field is not None:
+        assert named.get(field), body
+    if fields is not None:
+        assert set(named) == fields, body
+    for messages in named.values():
+        assert messages and all(isinstance(m, str) and m for m in messages), body
+    assert not INTERNALS.search(response.content.decode()), body
+    return body

@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from saga_runtime.testing import assert_error
 from shipments import services
 from shipments.models import Shipment
 from shipments.tests.conftest import order_paid
@@ -21,22 +22,6 @@ def ship(quantity: int | None, **fields) -> Shipment:
     order = order_paid(quantity, **fields)
     services.ship_order(order=order)
     return Shipment.objects.get(order_number=order.order_number)
-
-
-def assert_error(response, status: int, *, fields: set[str] | None = None) -> dict:
-    """The one error shape: status, error, detail, and a message per invalid field."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["status"] == status
-    assert isinstance(body["error"], str) and body["error"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert set(body) <= {"status", "error", "detail", "fields"}
-    if fields is not None:
-        assert set(body["fields"]) == fields
-        for messages in body["fields"].values():
-            assert messages and all(isinstance(m, str) and m for m in messages)
-    return body
 
 
 def test_list_shows_shipments_newest_first(api):
