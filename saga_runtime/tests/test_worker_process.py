@@ -4,6 +4,7 @@ applied twice."""
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -85,3 +86,31 @@ def test_sigterm_mid_stream_then_restart_loses_and_duplicates_nothing(saga_confi
     assert sorted(applied) == sorted(e.order_number for e in events)
     assert ProcessedEvent.objects.count() == len(events)
     assert OutboxMessage.objects.count() == len(events)
+
+
+def test_a_worker_that_keeps_failing_exits_non_zero_for_its_supervisor(saga_config, tmp_path):
+    config = dataclasses.replace(saga_config, topic_prefix=f"{saga_config.topic_prefix}down-")
+    create_topics(config)
+    KafkaTestClient(config).send_event(
+        OrderPlacedEvent.new(
+            order_id=1, order_number=uuid.uuid4(), sku_code="S", price=Decimal("1.00"), quantity=1
+        )
+    )
+    with socket.socket() as sock:  # a port nothing listens on: the database is down
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    env = os.environ | {
+        "SAGA_TOPIC_PREFIX": config.topic_prefix,
+        "SAGA_CONSUMER_GROUP": f"down-{uuid.uuid4().hex}",
+        "DATABASE_URL": f"postgres://order:order@127.0.0.1:{closed_port}/nowhere",
+        "SAGA_MAX_CONSECUTIVE_FAILURES": "3",
+    }
+    log = tmp_path / "worker.log"
+
+    worker = start_worker(env, log)
+    worker.wait(timeout=120)
+
+    output = log.read_text()
+    assert worker.returncode == 1, output[-3000:]
+    assert "Worker gave up: 3 failed attempts in a row" in output
+    assert "dead_lettered" not in output  # a transient failure is never dead-lettered
