@@ -189,9 +189,9 @@ class SagaWorker:
             try:
                 event = decode(self.event_classes[topic], message.value() or b"")
             except EventDecodeError as error:
-                self._dead_letter(message, error)
-                tracing.record_outcome(span, Outcome.DEAD_LETTERED)
-                return Outcome.DEAD_LETTERED
+                outcome = self._park(message, error)
+                tracing.record_outcome(span, outcome)
+                return outcome
             span.set_attribute("orderNumber", str(event.order_number))
             span.set_attribute("eventId", str(event.event_id))
             with log_context(orderNumber=event.order_number, eventId=event.event_id):
@@ -209,8 +209,7 @@ class SagaWorker:
                 transient = isinstance(error, TRANSIENT_ERRORS)
                 self._count_failure(message, error, attempts=attempts, transient=transient)
                 if not transient and attempts >= self.config.max_handler_attempts:
-                    self._dead_letter(message, error)
-                    return Outcome.DEAD_LETTERED
+                    return self._park(message, error)
                 if not self._backoff(attempts):
                     return None
                 continue
@@ -272,6 +271,20 @@ class SagaWorker:
         stopped = self.stopping.wait(delay)
         self.last_progress = time.monotonic()  # retrying is progress, for the liveness probe
         return not stopped
+
+    def _park(self, message: Message, error: Exception) -> Outcome | None:
+        """Dead-letter the record, retrying while the broker does not take it; None if the
+        worker was stopped first (the record stays uncommitted)."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                self._dead_letter(message, error)
+                return Outcome.DEAD_LETTERED
+            except KafkaException as failure:
+                self._count_failure(message, failure, attempts=attempts, transient=True)
+                if not self._backoff(attempts):
+                    return None
 
     def _dead_letter(self, message: Message, error: Exception) -> None:
         """Send the record, unchanged, to ``<topic>.DLT`` with headers saying why.
