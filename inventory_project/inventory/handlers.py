@@ -8,11 +8,15 @@ from saga_events import (
     PaymentFailedEvent,
     ShipmentShippedEvent,
 )
+from saga_runtime.errors import InvalidEvent
 
 from . import services
+from .models import MAX_STOCK
 
 
 def handle_order_placed(event: OrderPlacedEvent) -> None:
+    if not 1 <= event.quantity <= MAX_STOCK:
+        raise InvalidEvent(f"quantity {event.quantity} is not between 1 and {MAX_STOCK}")
     services.reserve_stock(order=event)
 
 

@@ -2,11 +2,17 @@
 OrderShipmentFailed."""
 
 from saga_events import OrderConfirmedEvent, OrderShipmentFailedEvent
+from saga_runtime.errors import InvalidEvent
 
 from . import services
+from .models import CENT, MAX_AMOUNT
 
 
 def handle_order_confirmed(event: OrderConfirmedEvent) -> None:
+    if event.quantity < 1 or event.price < CENT or event.price * event.quantity > MAX_AMOUNT:
+        raise InvalidEvent(
+            f"{event.quantity} × {event.price} is not a chargeable amount (0.01 to {MAX_AMOUNT})"
+        )
     services.charge_payment(order=event)
 
 

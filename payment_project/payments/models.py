@@ -3,6 +3,10 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+CENT = Decimal("0.01")
+#: The largest amount the money column holds (DecimalField(max_digits=12, decimal_places=2)).
+MAX_AMOUNT = Decimal("9999999999.99")
+
 
 class PaymentStatus(models.TextChoices):
     SUCCEEDED = "SUCCEEDED"
@@ -25,7 +29,7 @@ class Payment(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=Decimal("0.01")), name="amount_min"),
+            models.CheckConstraint(condition=Q(amount__gte=CENT), name="amount_min"),
             models.CheckConstraint(
                 condition=Q(status__in=PaymentStatus.values), name="payment_status_known"
             ),

@@ -25,6 +25,7 @@ from saga_events.topics import dead_letter_topic
 
 from . import metrics, tracing
 from .conf import RuntimeConfig, get_config
+from .errors import InvalidEvent
 from .kafka import produce_and_wait
 from .logs import log_context
 from .models import ProcessedEvent
@@ -68,7 +69,8 @@ class SagaWorker:
     partitions are revoked and at shutdown), so a crash in between means a redelivery, which
     the processed-events row then absorbs.
 
-    A record that cannot be decoded goes to ``<topic>.DLT`` at once. A handler that raises is
+    A record that cannot be decoded, or whose handler raises :class:`InvalidEvent`, goes to
+    ``<topic>.DLT`` at once. A handler that raises anything else is
     retried with backoff; after ``max_handler_attempts`` the record is dead-lettered, unless the
     error is transient (database or broker unavailable), which is retried without limit.
     After ``max_consecutive_failures`` failed attempts in a row the worker raises
@@ -205,6 +207,8 @@ class SagaWorker:
             attempts += 1
             try:
                 outcome = self._apply(message, event)
+            except InvalidEvent as error:
+                return self._park(message, error)
             except Exception as error:
                 transient = isinstance(error, TRANSIENT_ERRORS)
                 self._count_failure(message, error, attempts=attempts, transient=transient)

@@ -1,9 +1,10 @@
 """The inventory worker through the real broker: an event in, rows in PostgreSQL, an event out."""
 
 import pytest
+from prometheus_client import REGISTRY
 
 from inventory import services
-from inventory.models import Reservation, ReservationStatus
+from inventory.models import MAX_STOCK, Reservation, ReservationStatus
 from inventory.tests.conftest import assert_accounted_for, new_sku, order_placed, stock_of
 from saga_events import (
     InventoryFailedEvent,
@@ -13,6 +14,7 @@ from saga_events import (
     PaymentFailedEvent,
     ShipmentShippedEvent,
 )
+from saga_events.topics import dead_letter_topic
 from saga_runtime.models import OutboxMessage, ProcessedEvent
 from saga_runtime.testing import run_worker_until
 from saga_runtime.worker import Outcome
@@ -328,3 +330,32 @@ def test_stock_is_accounted_for_after_a_mix_of_sagas(kafka, saga_worker, relay, 
     assert [
         e.requested_quantity for e in published(InventoryFailedEvent, refused.order_number)
     ] == [9]
+
+
+def test_order_placed_for_no_units_is_dead_lettered_at_once_without_retries(kafka, outcomes_of):
+    order = order_placed(new_sku(), 0)
+    topic = kafka.config.topic(type(order))
+    retried = retries_on(topic)
+
+    kafka.send_event(order)
+
+    assert outcomes_of(order.order_number, count=1) == [Outcome.DEAD_LETTERED]
+    assert retries_on(topic) == retried
+    assert reservation_of(order) is None
+    [parked] = [
+        m
+        for m in kafka.read(
+            dead_letter_topic(topic),
+            until=lambda ms: any(m.key() == str(order.order_number).encode() for m in ms),
+        )
+        if m.key() == str(order.order_number).encode()
+    ]
+    headers = dict(parked.headers())
+    assert headers["dlt-error-class"] == b"InvalidEvent"
+    assert headers["dlt-error-message"] == f"quantity 0 is not between 1 and {MAX_STOCK}".encode()
+
+
+def retries_on(topic: str) -> float:
+    return (
+        REGISTRY.get_sample_value("saga_records_total", {"topic": topic, "outcome": "retried"}) or 0
+    )

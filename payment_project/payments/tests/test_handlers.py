@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from prometheus_client import REGISTRY
 
 from payments.models import Payment, PaymentStatus
 from payments.tests.conftest import order_confirmed, order_shipment_failed
@@ -184,3 +185,21 @@ def test_order_shipment_failed_for_a_declined_charge_refunds_nothing(
     assert (payment.status, payment.refunded_at) == (PaymentStatus.DECLINED, None)
     assert published(PaymentRefundedEvent, declined.order_number) == []
     assert len(published(PaymentFailedEvent, declined.order_number)) == 1
+
+
+def test_order_confirmed_for_an_amount_no_column_holds_is_dead_lettered_at_once(kafka, outcomes_of):
+    order = order_confirmed("9999999999.99", 2)
+    topic = kafka.config.topic(type(order))
+    retried = REGISTRY.get_sample_value(
+        "saga_records_total", {"topic": topic, "outcome": "retried"}
+    )
+
+    kafka.send_event(order)
+
+    assert outcomes_of(order.order_number, count=1) == [Outcome.DEAD_LETTERED]
+    assert (
+        REGISTRY.get_sample_value("saga_records_total", {"topic": topic, "outcome": "retried"})
+        == retried
+    )
+    assert not Payment.objects.filter(order_number=order.order_number).exists()
+    assert not OutboxMessage.objects.filter(key=str(order.order_number)).exists()
