@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, Message, Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from saga_client import Services, add_stock, place_order, poll, wait_terminal
+from saga_runtime.kafka import produce_and_wait
 
 WORKER_FAMILIES = ("saga_records_consumed_total", "saga_records_total")
 
@@ -91,16 +92,7 @@ def kafka(system):
             return prefix + name
 
         def send(self, topic: str, key: bytes, value: bytes, headers=None) -> None:
-            errors = []
-            producer.produce(
-                topic,
-                key=key,
-                value=value,
-                headers=headers,
-                on_delivery=lambda e, _: errors.append(e),
-            )
-            producer.flush(30)
-            assert errors == [None]
+            produce_and_wait(producer, topic, key=key, value=value, headers=headers or [])
 
         def read(self, topic: str, key: bytes) -> Message:
             """The first record of ``key`` on ``topic``, read from the beginning."""
