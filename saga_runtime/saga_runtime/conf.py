@@ -1,5 +1,6 @@
 """The runtime's view of Django settings, built on first use rather than at import time."""
 
+import logging
 from dataclasses import dataclass
 from functools import cache
 
@@ -9,6 +10,10 @@ from django.dispatch import receiver
 
 from saga_events import Event
 from saga_events.topics import DEFAULT_TOPICS, dead_letter_topic
+
+#: librdkafka's own messages go through this logger (and so the JSON formatter) instead of
+#: straight to stderr as plain text.
+KAFKA_LOGGER = logging.getLogger("kafka")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class RuntimeConfig:
     def producer_config(self) -> dict:
         return {
             "bootstrap.servers": self.bootstrap_servers,
+            "logger": KAFKA_LOGGER,
             "client.id": f"{self.service}-service",
             "enable.idempotence": True,
             "acks": "all",
@@ -48,6 +54,7 @@ class RuntimeConfig:
     def consumer_config(self, group: str | None = None) -> dict:
         return {
             "bootstrap.servers": self.bootstrap_servers,
+            "logger": KAFKA_LOGGER,
             "client.id": f"{self.service}-service",
             "group.id": group or self.consumer_group,
             "auto.offset.reset": "earliest",
@@ -58,7 +65,7 @@ class RuntimeConfig:
         }
 
     def admin_config(self) -> dict:
-        return {"bootstrap.servers": self.bootstrap_servers}
+        return {"bootstrap.servers": self.bootstrap_servers, "logger": KAFKA_LOGGER}
 
 
 @cache
