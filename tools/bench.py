@@ -1,13 +1,22 @@
-"""Saga benchmark: place N orders through the HTTP API with C concurrent clients and measure.
+"""Saga benchmark: place orders through the HTTP API and measure throughput, latency and CPU.
 
-Each client places an order and waits for it to end before placing the next (a closed loop).
-Latency runs from the client sending POST /api/orders to the order's terminal transition as
-the order service recorded it (its ``updatedAt``), so the polling rate does not blur it (the
-client learns of the end up to one poll interval later, which delays its next order only).
-Throughput is completed sagas per second of wall time. Run against the system of
+Two ways to load the system:
+
+- closed loop (default): ``-c`` clients, each placing an order and waiting for it to end
+  before placing the next. Throughput is completed sagas per second of wall time; latency
+  hides behind the clients' own queue, so use it for the maximum rate.
+- open loop (``--rate R``): orders arrive at R per second on a fixed schedule, whether or not
+  earlier ones have ended, as a shop's customers would. Latency runs from each order's
+  *scheduled* arrival, so a stall shows up in the figures instead of slowing the load.
+
+Latency ends at the order's terminal transition as the order service recorded it (its
+``updatedAt``), so the polling rate does not blur it. The CPU seconds each process of the
+system spent during the run (gunicorn, workers, PostgreSQL, Kafka, Zipkin, and this load
+generator) are read from /proc and printed per completed saga. Run against the system of
 ``tools/system.sh up``:
 
-    .infra/venv/bin/python tools/bench.py -n 2000 -c 16 --output bench-results.json
+    .infra/venv/bin/python tools/bench.py -n 5000 -c 32 --output bench-closed.json
+    .infra/venv/bin/python tools/bench.py -n 1200 --rate 20 --output bench-open.json
 """
 
 import argparse
@@ -19,10 +28,14 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
+from proc_cpu import CpuMeter, system_processes
 from saga_client import TERMINAL, ApiError, Services, add_stock, place_order, wait_terminal
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -50,19 +63,68 @@ class Progress:
                 print(file=sys.stderr)
 
 
-def run_one(services: Services, sku: str, progress: Progress, interval: float) -> dict:
-    sent = time.time()
+def run_one(
+    services: Services, sku: str, progress: Progress, interval: float, arrival: float | None
+) -> dict:
+    """Place one order and wait for its end; latency from ``arrival`` (default: now)."""
+    sent = time.time() if arrival is None else arrival
     order = place_order(services, sku, "10.00", 1)
-    final = wait_terminal(services, order["id"], timeout=120, interval=interval)
+    final = wait_terminal(services, order["id"], timeout=300, interval=interval)
     finished = datetime.fromisoformat(final["updatedAt"]).timestamp()
     progress.tick()
     return {"status": final["status"], "latency": finished - sent, "finished": finished}
 
 
-def main() -> int:
+def closed_loop(args, services: Services, sku: str, progress: Progress) -> list[Future]:
+    pool = ThreadPoolExecutor(max_workers=args.clients)
+    with pool:
+        return [
+            pool.submit(run_one, services, sku, progress, args.poll_interval, None)
+            for _ in range(args.orders)
+        ]
+
+
+def open_loop(args, services: Services, sku: str, progress: Progress) -> list[Future]:
+    """Submit order i at start + i / rate; enough threads that an arrival never waits."""
+    pool = ThreadPoolExecutor(max_workers=args.max_in_flight)
+    futures = []
+    with pool:
+        start = time.time() + 0.1
+        for i in range(args.orders):
+            arrival = start + i / args.rate
+            if (delay := arrival - time.time()) > 0:
+                time.sleep(delay)
+            futures.append(
+                pool.submit(run_one, services, sku, progress, args.poll_interval, arrival)
+            )
+    return futures
+
+
+def system_settings(infra_dir: Path) -> dict[str, str]:
+    """What ``tools/system.sh up`` started the services with (its run/settings.env)."""
+    path = infra_dir / "run" / "settings.env"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--orders", type=int, default=2000, help="Orders to place (2000).")
-    parser.add_argument("-c", "--clients", type=int, default=16, help="Concurrent clients (16).")
+    parser.add_argument(
+        "-c", "--clients", type=int, default=16, help="Closed loop: concurrent clients (16)."
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="Open loop: orders per second, arriving on a fixed schedule (instead of -c).",
+    )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=512,
+        help="Open loop: most orders placed and not yet ended at once (512); an arrival beyond "
+        "it waits, and its wait counts in its latency.",
+    )
     parser.add_argument("--output", default="bench-results.json", help="Where to write figures.")
     parser.add_argument("--label", default="", help="A note stored with the figures.")
     parser.add_argument(
@@ -74,6 +136,12 @@ def main() -> int:
         help=f"The inventory service ({Services.inventory}).",
     )
     parser.add_argument(
+        "--infra-dir",
+        type=Path,
+        default=Path(os.environ.get("SAGA_INFRA_DIR", REPO_ROOT / ".infra")),
+        help="Where tools/system.sh keeps its pid files, for the CPU figures (.infra).",
+    )
+    parser.add_argument(
         "--poll-interval",
         type=float,
         default=0.25,
@@ -82,36 +150,45 @@ def main() -> int:
         "service with reads that compete with the saga.",
     )
     args = parser.parse_args()
+    if args.orders < 1 or args.clients < 1 or (args.rate is not None and args.rate <= 0):
+        parser.error("--orders, --clients and --rate must be positive")
+    return args
 
+
+def main() -> int:
+    args = parse_args()
     services = Services(order=args.order_url, inventory=args.inventory_url)
     sku = f"BENCH-{uuid.uuid4().hex[:8].upper()}"
     add_stock(services, sku, args.orders)
     progress = Progress(args.orders)
+    processes = system_processes(args.infra_dir)
+    cpu = CpuMeter(processes)
+    own_cpu = sum(os.times()[:2])
     started = time.time()
+    run = closed_loop if args.rate is None else open_loop
     errors: list[str] = []
     results: list[dict] = []
-    with ThreadPoolExecutor(max_workers=args.clients) as pool:
-        futures = [
-            pool.submit(run_one, services, sku, progress, args.poll_interval)
-            for _ in range(args.orders)
-        ]
-        for future in futures:
-            try:
-                results.append(future.result())
-            except (ApiError, OSError) as error:
-                errors.append(str(error))
+    for future in run(args, services, sku, progress):
+        try:
+            results.append(future.result())
+        except (ApiError, OSError) as error:
+            errors.append(str(error))
     wall = max((r["finished"] for r in results), default=time.time()) - started
+    cpu_seconds = cpu.read() | {"load-generator": round(sum(os.times()[:2]) - own_cpu, 2)}
     latencies = [r["latency"] for r in results]
     statuses = {s: sum(r["status"] == s for r in results) for s in sorted(TERMINAL)}
+    completed = len(results)
     figures = {
         "label": args.label,
+        "mode": "closed loop" if args.rate is None else "open loop",
         "orders": args.orders,
-        "clients": args.clients,
-        "completed": len(results),
+        "clients": args.clients if args.rate is None else None,
+        "rate": args.rate,
+        "completed": completed,
         "errors": len(errors),
         "statuses": statuses,
         "wall_seconds": round(wall, 3),
-        "sagas_per_second": round(len(results) / wall, 2) if wall > 0 else None,
+        "sagas_per_second": round(completed / wall, 2) if wall > 0 else None,
         "latency_seconds": {
             "p50": round(percentile(latencies, 0.50), 4),
             "p95": round(percentile(latencies, 0.95), 4),
@@ -121,7 +198,18 @@ def main() -> int:
         }
         if latencies
         else None,
-        "tracing_enabled": os.environ.get("TRACING_ENABLED", "true"),
+        "cpu_seconds": cpu_seconds,
+        "cpu_ms_per_saga": {
+            name: round(1000 * seconds / completed, 2) for name, seconds in cpu_seconds.items()
+        }
+        if completed
+        else None,
+        "cpu_ms_per_saga_total": round(
+            1000 * sum(v for k, v in cpu_seconds.items() if k != "load-generator") / completed, 1
+        )
+        if completed
+        else None,
+        "system_settings": system_settings(args.infra_dir),
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),

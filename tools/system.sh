@@ -7,6 +7,11 @@
 #   bash tools/system.sh demo   run the demo again
 #   bash tools/system.sh status what runs
 #   bash tools/system.sh down   stop the services and the infrastructure
+#
+# DJANGO_SETTINGS_MODULE=config.settings.production runs them as production does (DEBUG off,
+# static files collected, a secret key generated once into .infra/secret-key unless
+# DJANGO_SECRET_KEY is set); the benchmarks use it. TRACING_ENABLED and TRACING_SAMPLE_RATIO
+# pass through; SAGA_WEB_WORKERS and SAGA_WEB_THREADS size each gunicorn (2 and 8).
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tools/venv.sh
@@ -50,11 +55,20 @@ up() {
     eval "$(bash "$REPO_ROOT/tools/infra.sh" up)"
     ensure_venv
     mkdir -p "$RUN_DIR" "$LOG_DIR"
-    export KAFKA_BOOTSTRAP_SERVERS ZIPKIN_ENDPOINT DJANGO_SETTINGS_MODULE=config.settings.local
+    export KAFKA_BOOTSTRAP_SERVERS ZIPKIN_ENDPOINT
+    export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
+    if [[ $DJANGO_SETTINGS_MODULE == *production ]]; then
+        production_environment
+    fi
+    # What the services run with, for tools/bench.py to record beside its figures.
+    env | grep -E '^(DJANGO_SETTINGS_MODULE|TRACING_[A-Z_]+|SAGA_WEB_[A-Z]+)=' >"$RUN_DIR/settings.env" || true
     local python=$VENV/bin/python first=1
     for service in "${SERVICES[@]}"; do
         local dir=$REPO_ROOT/${service}_project
         (cd "$dir" && "$python" manage.py migrate --noinput -v0)
+        if [[ $DJANGO_SETTINGS_MODULE == *production ]]; then
+            (cd "$dir" && "$python" manage.py collectstatic --noinput -v0)
+        fi
         if ((first)); then
             (cd "$dir" && "$python" manage.py create_topics >/dev/null)
             first=0
@@ -63,7 +77,8 @@ up() {
         (cd "$dir" && DJANGO_SUPERUSER_PASSWORD=admin "$python" manage.py createsuperuser \
             --noinput --username admin --email admin@localhost >/dev/null 2>&1 || true)
         start "$service-web" "$dir" "$VENV/bin/gunicorn" config.wsgi:application \
-            --bind "127.0.0.1:${PORT[$service]}" --workers 1 --threads 8 --access-logfile -
+            --bind "127.0.0.1:${PORT[$service]}" --workers "${SAGA_WEB_WORKERS:-2}" --threads "${SAGA_WEB_THREADS:-8}" \
+            --access-logfile -
         start "$service-worker" "$dir" "$python" manage.py consume_saga
     done
     for service in "${SERVICES[@]}"; do
@@ -72,6 +87,18 @@ up() {
     done
     log "all four services are up"
     demo
+}
+
+# Production settings refuse the development key and secure-only cookies need HTTPS, which
+# this machine's services do not have.
+production_environment() {
+    local key_file=$INFRA_DIR/secret-key
+    if [[ -z ${DJANGO_SECRET_KEY:-} ]]; then
+        [[ -s $key_file ]] || (umask 077 && "$VENV/bin/python" -c \
+            'import secrets; print(secrets.token_urlsafe(50))' >"$key_file")
+        DJANGO_SECRET_KEY=$(<"$key_file")
+    fi
+    export DJANGO_SECRET_KEY DJANGO_SECURE_COOKIES=${DJANGO_SECURE_COOKIES:-false}
 }
 
 demo() {

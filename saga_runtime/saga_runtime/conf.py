@@ -31,6 +31,7 @@ class RuntimeConfig:
     max_handler_attempts: int
     retry_backoff_max_seconds: float
     relay_poll_seconds: float
+    batch_max_records: int
 
     def topic(self, event_class: type[Event]) -> str:
         return self.topic_prefix + DEFAULT_TOPICS[event_class]
@@ -84,6 +85,7 @@ def get_config() -> RuntimeConfig:
         max_handler_attempts=settings.SAGA_MAX_HANDLER_ATTEMPTS,
         retry_backoff_max_seconds=settings.SAGA_RETRY_BACKOFF_MAX_SECONDS,
         relay_poll_seconds=settings.SAGA_RELAY_POLL_SECONDS,
+        batch_max_records=settings.SAGA_BATCH_MAX_RECORDS,
     )
 
 

@@ -19,8 +19,24 @@ RECORDS = Counter(
 )
 HANDLER_SECONDS = Histogram(
     "saga_handler_duration_seconds",
-    "Time to apply one record: its transaction, handler and outbox writes.",
+    "Time to apply one record: its handler and outbox writes, and its transaction when applied "
+    "alone (a batch's commit is in saga_batch_duration_seconds).",
     ["topic"],
+)
+BATCHES = Counter(
+    "saga_batches_total",
+    "Batches of several records tried in one transaction: committed, or rolled_back (their "
+    "records then applied one at a time).",
+    ["outcome"],
+)
+BATCH_RECORDS = Histogram(
+    "saga_batch_records",
+    "Records in a committed batch.",
+    buckets=(2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+BATCH_SECONDS = Histogram(
+    "saga_batch_duration_seconds",
+    "Time to apply a committed batch: its transaction, from the first statement to the commit.",
 )
 CONSUMER_LAG = Gauge(
     "saga_consumer_lag",

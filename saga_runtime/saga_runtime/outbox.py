@@ -9,8 +9,9 @@ from saga_events.codec import encode
 from .conf import get_config
 from .models import OutboxMessage
 
-#: The channel the relay LISTENs on. PostgreSQL delivers a NOTIFY only when its transaction
-#: commits, so the relay wakes exactly when there is something committed to send.
+#: The channel the relay LISTENs on. A trigger on the outbox table notifies it once per
+#: transaction that wrote rows (migration 0002); PostgreSQL delivers a NOTIFY only when its
+#: transaction commits, so the relay wakes exactly when there is something committed to send.
 NOTIFY_CHANNEL = "saga_outbox"
 
 
@@ -41,6 +42,4 @@ def publish(event: Event) -> OutboxMessage:
         payload=encode(event).decode(),
         headers=headers,
     )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
     return message

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 import zlib
 from contextlib import suppress
 
@@ -94,9 +95,11 @@ class OutboxRelay:
     def publish_all(self) -> int:
         """Send batches until none is left; return the total sent."""
         total = 0
-        while sent := self.publish_pending():
+        while True:
+            sent = self.publish_pending()
             total += sent
-        return total
+            if sent < self.batch_size:  # a short batch took every row committed before it
+                return total
 
     def run(self, stop: threading.Event, *, poll_seconds: float, backoff_max: float) -> None:
         """Publish until ``stop`` is set: on every commit NOTIFY, and every ``poll_seconds``.
@@ -106,6 +109,7 @@ class OutboxRelay:
         """
         delay = 0.5
         listener: psycopg.Connection | None = None
+        gauge_due = 0.0
         try:
             while not stop.is_set():
                 try:
@@ -114,9 +118,15 @@ class OutboxRelay:
                         listener = self._listen()
                         self.listening.set()
                     self.publish_all()
-                    metrics.record_outbox_backlog()
+                    if time.monotonic() >= gauge_due:  # a scrape's worth, not every pass
+                        metrics.record_outbox_backlog()
+                        gauge_due = time.monotonic() + 1
                     delay = 0.5
                     for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
+                        pass
+                    # Commits notified so far are all covered by the next pass: one pass for
+                    # a burst of notifications, not one each.
+                    for _ in listener.notifies(timeout=0):
                         pass
                 except Exception:
                     logger.exception("outbox relay failed; retrying in %.1fs", delay)

@@ -22,6 +22,8 @@ from opentelemetry.trace import Span, SpanKind, StatusCode
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
+    from saga_events import Event
+
 tracer = trace.get_tracer("saga_runtime", version("saga-runtime"))
 
 #: Probes and scrapes come every few seconds; a trace each would bury the sagas' traces.
@@ -139,16 +141,13 @@ def producer_span(
         yield outgoing
 
 
-@contextmanager
-def consumer_span(message: Message) -> Iterator[Span]:
-    """A span for handling one record, child of the producer span named by its header.
-
-    The caller adds ``orderNumber`` and ``eventId`` once the record is decoded.
-    """
-    parent = propagate.extract(message_headers(message))
-    with tracer.start_as_current_span(
+def start_consumer_span(message: Message) -> Span:
+    """Start (without making it current) the span for handling one record, child of the
+    producer span named by its header. The worker ends it once the record's transaction has
+    committed, or rolled back."""
+    return tracer.start_span(
         f"process {message.topic()}",
-        context=parent,
+        context=propagate.extract(message_headers(message)),
         kind=SpanKind.CONSUMER,
         attributes={
             "messaging.system": "kafka",
@@ -157,8 +156,37 @@ def consumer_span(message: Message) -> Iterator[Span]:
             "messaging.destination.partition.id": str(message.partition()),
             "messaging.kafka.offset": message.offset(),
         },
-    ) as span:
+    )
+
+
+@contextmanager
+def consumer_span(message: Message) -> Iterator[Span]:
+    """A span for handling one record, current while it runs (see start_consumer_span).
+
+    The caller adds ``orderNumber`` and ``eventId`` once the record is decoded.
+    """
+    with trace.use_span(start_consumer_span(message), end_on_exit=True) as span:
         yield span
+
+
+def current(span: Span, event: "Event"):
+    """Make a batch record's span current while its handler runs, naming its order and event:
+    what the handler queries and publishes becomes part of the record's trace."""
+    if span.is_recording():
+        span.set_attribute("orderNumber", str(event.order_number))
+        span.set_attribute("eventId", str(event.event_id))
+    return trace.use_span(span, end_on_exit=False)
+
+
+def end_with_outcome(span: Span, outcome: str) -> None:
+    record_outcome(span, outcome)
+    span.end()
+
+
+def end_rolled_back(span: Span) -> None:
+    """End the span of a record whose batch rolled back; it is applied again, in a new span."""
+    span.set_attribute("saga.outcome", "batch_rolled_back")
+    span.end()
 
 
 def record_outcome(span: Span, outcome: str | None) -> None:

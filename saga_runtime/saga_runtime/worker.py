@@ -1,4 +1,7 @@
-"""The consumer loop every service's ``consume_saga`` runs: one record, one transaction."""
+"""The consumer loop every service's ``consume_saga`` runs: a batch of records, one transaction.
+
+See docs/decisions/0009-batched-consumer-loop.md.
+"""
 
 import enum
 import logging
@@ -62,12 +65,17 @@ def load_handlers(path: str) -> Mapping[type[Event], Handler]:
 class SagaWorker:
     """Consumes the topics of a service's handlers and applies each record exactly once.
 
-    For each record, one database transaction holds: the processed-events insert keyed on
-    (consumer, eventId), done first so the unique key rejects a redelivery even when two arrive
-    at once; the handler's effect; and the events it writes to the outbox. The offset is
-    committed only after that transaction commits (asynchronously, then synchronously when
-    partitions are revoked and at shutdown), so a crash in between means a redelivery, which
-    the processed-events row then absorbs.
+    Records come in batches: whatever the consumer has already fetched when the first record
+    arrives, up to ``batch_max_records`` (waiting for more would only add latency). A batch is
+    applied in one database transaction holding: the processed-events rows keyed on
+    (consumer, eventId), inserted first in one statement so the unique key rejects a
+    redelivery even when two arrive at once; each handler's effect, in the records' order; and
+    the events they write to the outbox. If anything in the batch fails, the whole transaction
+    rolls back and the batch's records are applied again one at a time, each in a transaction
+    of its own, so that only the failing record is retried or parked. The offsets are
+    committed only after the records' transactions commit (asynchronously, then synchronously
+    when partitions are revoked and at shutdown), so a crash in between means a redelivery,
+    which the processed-events rows then absorb.
 
     A record that cannot be decoded, or whose handler raises :class:`InvalidEvent`, goes to
     ``<topic>.DLT`` at once. A handler that raises anything else is
@@ -145,25 +153,56 @@ class SagaWorker:
         # last spans now rather than lose them.
         tracing.flush()
 
-    def poll_once(self, timeout: float = 1.0) -> Outcome | None:
-        """Poll for one record and apply it; return its outcome (None: nothing arrived)."""
+    def poll_once(self, timeout: float = 1.0) -> list[Outcome | None]:
+        """Wait up to ``timeout`` for records, apply the batch that arrived and commit its
+        offsets; return each record's outcome (empty: nothing arrived)."""
         self.last_progress = time.monotonic()
-        message = self.consumer.poll(timeout)
-        if message is None:
-            return None
-        if message.error():
-            self._log_consumer_error(message.error())
-            return None
-        outcome = self.process(message)
-        if outcome is not None:
-            # Asynchronous: waiting for the broker here would cost every record a round trip.
-            # A lost commit is covered by the next one, and on revocation and shutdown the
-            # offsets are committed synchronously (_commit_applied); a redelivery in between
-            # is absorbed by the processed-events row.
-            self.consumer.commit(message=message, asynchronous=True)
-            self.applied[(message.topic(), message.partition())] = message.offset() + 1
+        messages = self._next_batch(timeout)
+        if not messages:
+            return []
+        outcomes = self.process_batch(messages)
+        self._commit_batch(messages, outcomes)
+        return outcomes
+
+    def _next_batch(self, timeout: float) -> list[Message]:
+        first = self.consumer.poll(timeout)
+        if first is None:
+            return []
+        rest = []
+        if self.config.batch_max_records > 1:
+            rest = self.consumer.consume(self.config.batch_max_records - 1, 0)
+        messages = []
+        for message in [first, *rest]:
+            if message.error():
+                self._log_consumer_error(message.error())
+            # A record of a partition revoked meanwhile is its new owner's to apply.
+            elif (message.topic(), message.partition()) in self.assigned:
+                messages.append(message)
+        return messages
+
+    def _commit_batch(self, messages: list[Message], outcomes: list[Outcome | None]) -> None:
+        """Commit, once for the batch, the offsets after its records applied or parked.
+
+        Asynchronous: waiting for the broker would cost every batch a round trip. A lost commit
+        is covered by the next one, and on revocation and shutdown the offsets are committed
+        synchronously (_commit_applied); a redelivery in between is absorbed by the
+        processed-events rows. Records after one left unapplied (the worker is stopping) are
+        not committed.
+        """
+        offsets: dict[tuple[str, int], Message] = {}
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if outcome is None:
+                break
+            offsets[(message.topic(), message.partition())] = message
+        if not offsets:
+            return
+        self.consumer.commit(
+            offsets=[TopicPartition(*key, m.offset() + 1) for key, m in offsets.items()],
+            asynchronous=True,
+        )
+        for key, message in offsets.items():
+            self.applied[key] = message.offset() + 1
             self._record_lag(message)
-        return outcome
 
     def _commit_applied(self, partitions: set[tuple[str, int]] | None = None) -> None:
         """Commit, and wait for, the offsets after the records applied (on ``partitions``)."""
@@ -178,12 +217,122 @@ class SagaWorker:
                 "offset commit failed; the records will come again as duplicates: %s", error
             )
 
+    # -- a batch ----------------------------------------------------------------------------
+
+    def process_batch(self, messages: list[Message]) -> list[Outcome | None]:
+        """Apply ``messages`` in order; return each one's outcome.
+
+        A batch of several records is tried in one transaction; if that fails, its records are
+        applied one at a time by :meth:`process` instead. None marks a record left unapplied
+        because the worker was stopped; every record after it is left too.
+        """
+        for message in messages:
+            metrics.RECORDS_CONSUMED.labels(message.topic()).inc()
+        if len(messages) > 1:
+            outcomes = self._apply_batch(messages)
+            if outcomes is not None:
+                return outcomes
+        outcomes: list[Outcome | None] = []
+        try:
+            for message in messages:
+                outcomes.append(self._process(message))
+                if outcomes[-1] is None:  # stopping: the rest is for the next process
+                    break
+        except WorkerGaveUp:
+            # The records applied before the one it gave up on are committed on the way out.
+            self._commit_batch(messages[: len(outcomes)], outcomes)
+            raise
+        return outcomes + [None] * (len(messages) - len(outcomes))
+
+    def _apply_batch(self, messages: list[Message]) -> list[Outcome] | None:
+        """All of ``messages`` in one transaction; None (and nothing applied) if any failed."""
+        try:
+            events = [decode(self.event_classes[m.topic()], m.value() or b"") for m in messages]
+        except EventDecodeError:
+            return None  # the record is parked when applied alone
+        reset_queries()
+        close_old_connections()
+        started = time.perf_counter()
+        spans = [tracing.start_consumer_span(message) for message in messages]
+        outcomes: list[Outcome] = []
+        try:
+            with transaction.atomic():
+                fresh = self._mark_batch_processed(messages, events)
+                for message, event, span in zip(messages, events, spans, strict=True):
+                    if event.event_id not in fresh:
+                        outcomes.append(Outcome.DUPLICATE)
+                        continue
+                    fresh.discard(event.event_id)  # the same event twice in one batch
+                    handled = time.perf_counter()
+                    with tracing.current(span, event), self._record_context(message, event):
+                        self.handlers[type(event)](event)
+                    metrics.HANDLER_SECONDS.labels(message.topic()).observe(
+                        time.perf_counter() - handled
+                    )
+                    outcomes.append(Outcome.HANDLED)
+        except Exception as error:
+            for span in spans:
+                tracing.end_rolled_back(span)
+            logger.info(
+                "batch of %d rolled back, applying its records one at a time: %s",
+                len(messages),
+                error,
+                extra={"outcome": "batch_rolled_back"},
+            )
+            metrics.BATCHES.labels("rolled_back").inc()
+            return None
+        metrics.BATCHES.labels("committed").inc()
+        metrics.BATCH_RECORDS.observe(len(messages))
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        self.consecutive_failures = 0
+        for message, event, span, outcome in zip(messages, events, spans, outcomes, strict=True):
+            metrics.RECORDS.labels(message.topic(), outcome.value).inc()
+            with self._record_context(message, event):
+                logger.info("record %s", outcome.value, extra={"outcome": outcome.value})
+            tracing.end_with_outcome(span, outcome)
+        return outcomes
+
+    def _mark_batch_processed(self, messages: list[Message], events: list[Event]) -> set:
+        """Insert the batch's processed-events rows in one statement; return the event ids
+        that were not there already (the others are duplicates).
+
+        As for one record, ON CONFLICT DO NOTHING waits for a concurrent insert of the same key
+        to commit or roll back, so of two concurrent deliveries exactly one is handled.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ProcessedEvent._meta.db_table} (consumer, event_id, topic, "
+                "processed_at) SELECT %s, e.event_id, e.topic, now() "
+                "FROM unnest(%s::uuid[], %s::text[]) AS e(event_id, topic) "
+                "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+                [
+                    self.consumer_name,
+                    [event.event_id for event in events],
+                    [message.topic() for message in messages],
+                ],
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+    @staticmethod
+    def _record_context(message: Message, event: Event):
+        return log_context(
+            topic=message.topic(),
+            partition=message.partition(),
+            offset=message.offset(),
+            orderNumber=event.order_number,
+            eventId=event.event_id,
+        )
+
     # -- one record -------------------------------------------------------------------------
 
     def process(self, message: Message) -> Outcome | None:
-        """Apply one record; None when the worker was stopped before it could be applied."""
+        """Apply one record in a transaction of its own, retrying it alone; None when the worker
+        was stopped before it could be applied."""
+        metrics.RECORDS_CONSUMED.labels(message.topic()).inc()
+        return self._process(message)
+
+    def _process(self, message: Message) -> Outcome | None:
         topic = message.topic()
-        metrics.RECORDS_CONSUMED.labels(topic).inc()
         with (
             tracing.consumer_span(message) as span,
             log_context(topic=topic, partition=message.partition(), offset=message.offset()),

@@ -61,6 +61,8 @@ def test_sigterm_mid_stream_then_restart_loses_and_duplicates_nothing(saga_confi
     env = os.environ | {
         "SAGA_TOPIC_PREFIX": config.topic_prefix,
         "SAGA_CONSUMER_GROUP": f"sigterm-{uuid.uuid4().hex}",
+        # Small batches, so that the stream takes several and SIGTERM lands between two.
+        "SAGA_BATCH_MAX_RECORDS": "5",
         "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
         f"{db['NAME']}",
     }
@@ -80,12 +82,71 @@ def test_sigterm_mid_stream_then_restart_loses_and_duplicates_nothing(saga_confi
     finally:
         restarted_output = stop_worker(restarted, second_log)
 
-    # The first worker committed the record it had in hand: the second starts right after it.
+    # The first worker committed the batch it had in hand: the second starts right after it.
     assert '"outcome": "duplicate"' not in restarted_output
     applied = list(Ledger.objects.values_list("order_number", flat=True))
     assert sorted(applied) == sorted(e.order_number for e in events)
     assert ProcessedEvent.objects.count() == len(events)
     assert OutboxMessage.objects.count() == len(events)
+
+
+def inside_a_batch() -> bool:
+    """Another session of this database is in a transaction that has written a ledger or outbox
+    row and not yet committed: a worker in the middle of a batch."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+            "AND query ~ '^INSERT INTO \"(testapp_ledger|saga_runtime_outboxmessage)\"'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(saga_config, tmp_path):
+    config = dataclasses.replace(saga_config, topic_prefix=f"{saga_config.topic_prefix}kill-")
+    create_topics(config)
+    kafka = KafkaTestClient(config)
+    events = [
+        OrderPlacedEvent.new(
+            order_id=n, order_number=uuid.uuid4(), sku_code="S", price=Decimal("1.00"), quantity=1
+        )
+        for n in range(1, 401)
+    ]
+    for event in events:
+        kafka.send_event(event)
+    db = connection.settings_dict
+    env = os.environ | {
+        "SAGA_TOPIC_PREFIX": config.topic_prefix,
+        "SAGA_CONSUMER_GROUP": f"kill-{uuid.uuid4().hex}",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
+        f"{db['NAME']}",
+        "SAGA_BATCH_MAX_RECORDS": "50",
+    }
+
+    worker = start_worker(env, tmp_path / "killed.log")
+    try:
+        wait_for(inside_a_batch, timeout=60, message="the worker to be inside a batch")
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+    assert Ledger.objects.count() < len(events), "killed too late to show anything"
+
+    second_log = tmp_path / "second.log"
+    restarted = start_worker(env, second_log)
+    try:
+        wait_for(lambda: Ledger.objects.count() >= len(events), timeout=120, message="all events")
+        wait_for(lambda: not OutboxMessage.objects.filter(sent_at__isnull=True).exists())
+    finally:
+        stop_worker(restarted, second_log)
+
+    applied = list(Ledger.objects.values_list("order_number", flat=True))
+    assert sorted(applied) == sorted(e.order_number for e in events)
+    assert ProcessedEvent.objects.count() == len(events)
+    assert OutboxMessage.objects.count() == len(events)
+    # Every event went out, each once from the outbox (a resend would be absorbed downstream).
+    assert sorted(OutboxMessage.objects.values_list("key", flat=True)) == sorted(
+        str(e.order_number) for e in events
+    )
 
 
 def test_a_worker_that_keeps_failing_exits_non_zero_for_its_supervisor(saga_config, tmp_path):

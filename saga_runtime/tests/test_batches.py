@@ -1,0 +1,169 @@
+"""The batched consumer loop against the real broker and database: a batch is one transaction,
+and a record that fails in it is retried or parked alone while the others still commit."""
+
+import dataclasses
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from testapp import handlers
+from testapp.models import Ledger
+
+from saga_events import OrderPlacedEvent, PaymentFailedEvent
+from saga_events.codec import encode
+from saga_events.topics import dead_letter_topic
+from saga_runtime import metrics
+from saga_runtime.models import OutboxMessage, ProcessedEvent
+from saga_runtime.testing import KafkaTestClient, run_worker_until
+from saga_runtime.topics import create_topics
+from saga_runtime.worker import Outcome, SagaWorker, WorkerGaveUp, load_handlers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def records_of(kafka, topic: str, key: uuid.UUID, count: int):
+    """The ``count`` records keyed ``key`` on ``topic`` (one partition, so in their order)."""
+    messages = kafka.read(
+        topic, until=lambda ms: sum(m.key() == str(key).encode() for m in ms) >= count
+    )
+    return [m for m in messages if m.key() == str(key).encode()]
+
+
+def failures_of_one_order(payment_failed, *reasons: str):
+    """A PaymentFailed for each reason (see testapp.handlers), all about one order, so all on
+    one partition in this order."""
+    number = uuid.uuid4()
+    return number, [dataclasses.replace(payment_failed(r), order_number=number) for r in reasons]
+
+
+def rolled_back_batches() -> float:
+    return metrics.BATCHES.labels("rolled_back")._value.get()
+
+
+def test_a_batch_applies_every_record_in_one_transaction(kafka, saga_worker, order_placed):
+    number = uuid.uuid4()
+    events = [order_placed(order_number=number, order_id=n) for n in range(1, 6)]
+    for event in events:
+        kafka.send_event(event)
+    messages = records_of(kafka, kafka.config.topic(OrderPlacedEvent), number, 5)
+    committed_before = metrics.BATCHES.labels("committed")._value.get()
+
+    assert saga_worker.process_batch(messages) == [Outcome.HANDLED] * 5
+
+    assert metrics.BATCHES.labels("committed")._value.get() == committed_before + 1
+    assert Ledger.objects.filter(order_number=number).count() == 5
+    assert ProcessedEvent.objects.filter(event_id__in=[e.event_id for e in events]).count() == 5
+    assert OutboxMessage.objects.filter(key=str(number)).count() == 5
+
+
+def test_the_same_event_twice_in_one_batch_is_applied_once(kafka, saga_worker, order_placed):
+    event, other = order_placed(), order_placed()
+    other = dataclasses.replace(other, order_number=event.order_number)
+    for e in (event, event, other):
+        kafka.send_event(e)
+    messages = records_of(kafka, kafka.config.topic(OrderPlacedEvent), event.order_number, 3)
+
+    assert saga_worker.process_batch(messages) == [
+        Outcome.HANDLED,
+        Outcome.DUPLICATE,
+        Outcome.HANDLED,
+    ]
+    assert Ledger.objects.filter(order_number=event.order_number).count() == 2
+
+
+def test_a_poison_record_in_the_middle_of_a_batch_is_parked_alone(kafka, saga_worker, order_placed):
+    first, last = order_placed(), order_placed()
+    last = dataclasses.replace(last, order_number=first.order_number)
+    topic = kafka.config.topic(OrderPlacedEvent)
+    kafka.send_event(first)
+    kafka.send(topic, b"{poison", key=str(first.order_number))
+    kafka.send_event(last)
+    messages = records_of(kafka, topic, first.order_number, 3)
+
+    assert saga_worker.process_batch(messages) == [
+        Outcome.HANDLED,
+        Outcome.DEAD_LETTERED,
+        Outcome.HANDLED,
+    ]
+    assert Ledger.objects.filter(order_number=first.order_number).count() == 2
+    [dead] = records_of(kafka, dead_letter_topic(topic), first.order_number, 1)
+    assert dead.value() == b"{poison"
+
+
+def test_a_failing_handler_in_a_batch_is_retried_alone(kafka, saga_worker, payment_failed):
+    number, [fine, flaky] = failures_of_one_order(payment_failed, "fine", "flaky 1")
+    topic = kafka.config.topic(PaymentFailedEvent)
+    for event in (fine, flaky):
+        kafka.send_event(event)
+    messages = records_of(kafka, topic, number, 2)
+    rolled_back = rolled_back_batches()
+
+    assert saga_worker.process_batch(messages) == [Outcome.HANDLED, Outcome.HANDLED]
+
+    assert rolled_back_batches() == rolled_back + 1
+    assert handlers.attempts[fine.event_id] == 2  # rolled back with the batch, applied again
+    assert handlers.attempts[flaky.event_id] == 2  # failed in the batch, then succeeded alone
+    assert Ledger.objects.filter(order_number=number).count() == 2
+    assert ProcessedEvent.objects.filter(event_id__in=[flaky.event_id, fine.event_id]).count() == 2
+
+
+def test_a_record_whose_handler_keeps_failing_is_parked_and_the_rest_of_its_batch_committed(
+    kafka, saga_worker, payment_failed
+):
+    number, [before, bug, after] = failures_of_one_order(payment_failed, "fine", "bug", "fine")
+    for event in (before, bug, after):
+        kafka.send_event(event)
+    messages = records_of(kafka, kafka.config.topic(PaymentFailedEvent), number, 3)
+
+    assert saga_worker.process_batch(messages) == [
+        Outcome.HANDLED,
+        Outcome.DEAD_LETTERED,
+        Outcome.HANDLED,
+    ]
+    assert Ledger.objects.filter(order_number=number).count() == 2
+    assert not ProcessedEvent.objects.filter(event_id=bug.event_id).exists()
+
+
+def test_offsets_are_committed_up_to_the_last_applied_record_never_past_it(
+    saga_config, payment_failed
+):
+    # Topics of its own, so the session's worker never meets this never-succeeding event.
+    config = dataclasses.replace(
+        saga_config, topic_prefix=f"{saga_config.topic_prefix}offsets-", max_consecutive_failures=3
+    )
+    create_topics(config)
+    kafka = KafkaTestClient(config)
+    number, [first, second, down, never] = failures_of_one_order(
+        payment_failed, "fine", "fine", "down", "fine"
+    )
+    for event in (first, second, down, never):
+        kafka.send_event(event)
+    group = f"offsets-{number}"
+
+    worker = SagaWorker(load_handlers(config.handlers_path), config=config, group=group)
+    try:
+        with pytest.raises(WorkerGaveUp):
+            run_worker_until(worker, lambda: False, timeout=60)
+        worker.close()
+    finally:
+        kafka.close()
+
+    assert Ledger.objects.filter(order_number=number).count() == 2
+    applied = ProcessedEvent.objects.filter(
+        event_id__in=[first.event_id, second.event_id, down.event_id, never.event_id]
+    )
+    assert set(applied.values_list("event_id", flat=True)) == {first.event_id, second.event_id}
+    [down_record] = [
+        m
+        for m in records_of(kafka, config.topic(PaymentFailedEvent), number, 4)
+        if m.value() == encode(down)
+    ]
+    reader = Consumer(config.consumer_config(group))
+    try:
+        [committed] = reader.committed(
+            [TopicPartition(down_record.topic(), down_record.partition())], timeout=10
+        )
+    finally:
+        reader.close()
+    # The next worker of the group starts at the record that failed, not after it.
+    assert committed.offset == down_record.offset()
