@@ -9,8 +9,9 @@ Two ways to load the system:
   earlier ones have ended, as a shop's customers would. Latency runs from each order's
   *scheduled* arrival, so a stall shows up in the figures instead of slowing the load.
 
-Latency ends at the order's terminal transition as the order service recorded it (its
-``updatedAt``), so the polling rate does not blur it. The CPU seconds each process of the
+Each client learns of its order's end by long-polling ``GET /api/orders/{id}?wait=25``, which
+answers when the order ends; latency ends at the order's terminal transition as the order
+service recorded it (its ``updatedAt``). The CPU seconds each process of the
 system spent during the run (gunicorn, workers, PostgreSQL, Kafka, Zipkin, and this load
 generator) are read from /proc and printed per completed saga. Run against the system of
 ``tools/system.sh up``:
@@ -63,13 +64,11 @@ class Progress:
                 print(file=sys.stderr)
 
 
-def run_one(
-    services: Services, sku: str, progress: Progress, interval: float, arrival: float | None
-) -> dict:
+def run_one(services: Services, sku: str, progress: Progress, arrival: float | None) -> dict:
     """Place one order and wait for its end; latency from ``arrival`` (default: now)."""
     sent = time.time() if arrival is None else arrival
     order = place_order(services, sku, "10.00", 1)
-    final = wait_terminal(services, order["id"], timeout=300, interval=interval)
+    final = wait_terminal(services, order["id"], timeout=300)
     finished = datetime.fromisoformat(final["updatedAt"]).timestamp()
     progress.tick()
     return {"status": final["status"], "latency": finished - sent, "finished": finished}
@@ -78,10 +77,7 @@ def run_one(
 def closed_loop(args, services: Services, sku: str, progress: Progress) -> list[Future]:
     pool = ThreadPoolExecutor(max_workers=args.clients)
     with pool:
-        return [
-            pool.submit(run_one, services, sku, progress, args.poll_interval, None)
-            for _ in range(args.orders)
-        ]
+        return [pool.submit(run_one, services, sku, progress, None) for _ in range(args.orders)]
 
 
 def open_loop(args, services: Services, sku: str, progress: Progress) -> list[Future]:
@@ -94,9 +90,7 @@ def open_loop(args, services: Services, sku: str, progress: Progress) -> list[Fu
             arrival = start + i / args.rate
             if (delay := arrival - time.time()) > 0:
                 time.sleep(delay)
-            futures.append(
-                pool.submit(run_one, services, sku, progress, args.poll_interval, arrival)
-            )
+            futures.append(pool.submit(run_one, services, sku, progress, arrival))
     return futures
 
 
@@ -140,14 +134,6 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         default=Path(os.environ.get("SAGA_INFRA_DIR", REPO_ROOT / ".infra")),
         help="Where tools/system.sh keeps its pid files, for the CPU figures (.infra).",
-    )
-    parser.add_argument(
-        "--poll-interval",
-        type=float,
-        default=0.25,
-        help="Seconds between a client's status checks (0.25). Latency does not depend on it: "
-        "it ends at the order's recorded terminal transition. Polling faster loads the order "
-        "service with reads that compete with the saga.",
     )
     args = parser.parse_args()
     if args.orders < 1 or args.clients < 1 or (args.rate is not None and args.rate <= 0):

@@ -154,7 +154,6 @@ def main() -> int:
         "SAGA_CONSUMER_GROUP": f"bench-{run}",
         "TRACING_ENABLED": "false" if args.tracing_ratio is None else "true",
         "TRACING_SAMPLE_RATIO": str(args.tracing_ratio or 0),
-        "LOG_LEVEL": "WARNING",
     }
     database_url = env["DATABASE_URL"]
     manage(args.service, env, "migrate", "--noinput", "-v0")
@@ -168,7 +167,19 @@ def main() -> int:
     partitions = [
         TopicPartition(topic, p) for p in watcher.list_topics(topic).topics[topic].partitions
     ]
-    worker = manage(args.service, env, "consume_saga", "--port", "0", background=True)
+    log_path = REPO_ROOT / ".infra" / "logs" / f"bench-worker-{args.service}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        worker = manage(
+            args.service,
+            env,
+            "consume_saga",
+            "--port",
+            "0",
+            background=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     cpu = CpuMeter({"worker": worker.pid} | system_processes(REPO_ROOT / ".infra"))
     started = time.monotonic()
     deadline = started + args.timeout
@@ -206,6 +217,7 @@ def main() -> int:
         "cpu_seconds": cpu_seconds,
         "worker_cpu_ms_per_record": round(1000 * cpu_seconds["worker"] / args.records, 3),
         "worker_exit_code": exit_code,
+        "worker_log": str(log_path),
         "tracing_ratio": args.tracing_ratio,
         "machine": {
             "cpus": os.cpu_count(),

@@ -60,8 +60,10 @@ def place_order(services: Services, sku: str, price: str, quantity: int) -> dict
     return body
 
 
-def get_order(services: Services, order_id: int) -> dict:
-    return call("GET", f"{services.order}/api/orders/{order_id}")[1]
+def get_order(services: Services, order_id: int, *, wait: float = 0) -> dict:
+    """The order; with ``wait``, once it has ended or after ``wait`` seconds (a long poll)."""
+    query = f"?wait={wait}" if wait else ""
+    return call("GET", f"{services.order}/api/orders/{order_id}{query}", timeout=wait + 10)[1]
 
 
 def poll(
@@ -80,10 +82,14 @@ def poll(
 def wait_terminal(
     services: Services, order_id: int, timeout: float = 60, interval: float = 0.05
 ) -> dict:
-    """The order once it has reached a terminal status."""
+    """The order once it has reached a terminal status.
+
+    Each request long-polls (``?wait=``), so the server answers as soon as the order ends;
+    ``interval`` only spaces the requests should the server answer early without an end.
+    """
 
     def terminal() -> dict | None:
-        order = get_order(services, order_id)
+        order = get_order(services, order_id, wait=min(timeout, 25))
         return order if order.get("status") in TERMINAL else None
 
     return poll(terminal, timeout=timeout, message=f"order {order_id} to end", interval=interval)

@@ -11,7 +11,8 @@
 # DJANGO_SETTINGS_MODULE=config.settings.production runs them as production does (DEBUG off,
 # static files collected, a secret key generated once into .infra/secret-key unless
 # DJANGO_SECRET_KEY is set); the benchmarks use it. TRACING_ENABLED and TRACING_SAMPLE_RATIO
-# pass through; SAGA_WEB_WORKERS and SAGA_WEB_THREADS size each gunicorn (2 and 8).
+# pass through; GUNICORN_WORKERS and GUNICORN_THREADS size each gunicorn (2 and 32: a client
+# long-polling GET /api/orders/{id}?wait= holds a thread while it waits).
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tools/venv.sh
@@ -61,7 +62,7 @@ up() {
         production_environment
     fi
     # What the services run with, for tools/bench.py to record beside its figures.
-    env | grep -E '^(DJANGO_SETTINGS_MODULE|TRACING_[A-Z_]+|SAGA_WEB_[A-Z]+)=' >"$RUN_DIR/settings.env" || true
+    env | grep -E '^(DJANGO_SETTINGS_MODULE|TRACING_[A-Z_]+|GUNICORN_[A-Z]+)=' >"$RUN_DIR/settings.env" || true
     local python=$VENV/bin/python first=1
     for service in "${SERVICES[@]}"; do
         local dir=$REPO_ROOT/${service}_project
@@ -77,7 +78,7 @@ up() {
         (cd "$dir" && DJANGO_SUPERUSER_PASSWORD=admin "$python" manage.py createsuperuser \
             --noinput --username admin --email admin@localhost >/dev/null 2>&1 || true)
         start "$service-web" "$dir" "$VENV/bin/gunicorn" config.wsgi:application \
-            --bind "127.0.0.1:${PORT[$service]}" --workers "${SAGA_WEB_WORKERS:-2}" --threads "${SAGA_WEB_THREADS:-8}" \
+            --bind "127.0.0.1:${PORT[$service]}" --workers "${GUNICORN_WORKERS:-2}" --threads "${GUNICORN_THREADS:-32}" \
             --access-logfile -
         start "$service-worker" "$dir" "$python" manage.py consume_saga
     done

@@ -4,8 +4,12 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from .models import MAX_AMOUNT, MAX_QUANTITY, Order, OrderHistory
+from .models import MAX_AMOUNT, MAX_QUANTITY, TERMINAL_STATUSES, Order, OrderHistory
 from .services import place_order
+from .waiting import watcher
+
+#: The longest a client may ask ``GET /api/orders/{id}?wait=`` to wait.
+MAX_WAIT_SECONDS = 30
 
 
 class PlaceOrderSerializer(serializers.Serializer):
@@ -92,8 +96,36 @@ class OrderListCreateApi(generics.ListAPIView):
         )
 
 
+class WaitSerializer(serializers.Serializer):
+    wait = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=MAX_WAIT_SECONDS,
+        help_text="Seconds to wait for the order to reach a terminal status before answering.",
+    )
+
+
 class OrderDetailApi(generics.RetrieveAPIView):
-    """One order with its status history."""
+    """One order with its status history.
+
+    `?wait=N` (at most 30): if the order has not ended yet, answer once it has, or after N
+    seconds with the order as it is then, instead of the client polling.
+    """
 
     queryset = Order.objects.prefetch_related("history")
     serializer_class = OrderDetailSerializer
+
+    def get_object(self) -> Order:
+        params = WaitSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        order = super().get_object()
+        wait = params.validated_data.get("wait")
+        if not wait or order.status in TERMINAL_STATUSES:
+            return order
+        with watcher.waiting_for(order.id, timeout=wait) as ended:
+            # Read again once the waiter is registered: it may have ended in between.
+            if Order.objects.values_list("status", flat=True).get(pk=order.pk) not in (
+                TERMINAL_STATUSES
+            ):
+                ended.wait(wait)
+        return super().get_object()

@@ -10,7 +10,7 @@ import logging
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from saga_events import (
     Event,
@@ -25,6 +25,7 @@ from saga_runtime.text import storable
 
 from . import metrics
 from .models import TERMINAL_STATUSES, Order, OrderHistory, OrderStatus
+from .waiting import ORDER_ENDED
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,9 @@ def _transition(
     )
     if to in TERMINAL_STATUSES:
         metrics.saga_ended(order)
+        # Wakes the requests waiting for this order to end, when (and if) this commits.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [ORDER_ENDED, str(order.id)])
     return order
 
 

@@ -2,18 +2,24 @@
 
 import json
 import random
+import threading
+import time
 from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from django.db import connection
 from django.test import Client
 
+from orders import services
 from orders.models import Order, OrderStatus
-from saga_events import OrderPlacedEvent
+from orders.tests.conftest import incoming
+from orders.waiting import watcher
+from saga_events import OrderPlacedEvent, ShipmentShippedEvent
 from saga_events.codec import decode
 from saga_runtime.models import OutboxMessage
-from saga_runtime.testing import assert_error
+from saga_runtime.testing import assert_error, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -421,3 +427,69 @@ def test_an_order_is_shown_with_its_history(client, place_order):
     [line] = body["history"]
     assert line["eventId"] == str(OutboxMessage.objects.get().event_id)
     assert datetime.fromisoformat(line["occurredAt"]) >= order.created_at
+
+
+# -- waiting for an order to end (long poll) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("wait", ["soon", "-1", "31", "nan"])
+def test_a_wait_that_is_not_a_number_of_seconds_up_to_30_answers_400(client, place_order, wait):
+    order = place_order()
+
+    assert_error(client.get(f"/api/orders/{order.id}?wait={wait}"), 400, field="wait")
+
+
+def test_waiting_for_an_order_that_has_ended_answers_at_once(client, order_in):
+    order = order_in(OrderStatus.SHIPPED)
+    started = time.monotonic()
+
+    body = client.get(f"/api/orders/{order.id}?wait=30").json()
+
+    assert body["status"] == OrderStatus.SHIPPED
+    assert time.monotonic() - started < 10
+
+
+@pytest.fixture
+def order_end_watcher():
+    """The process's watcher, stopped afterwards: its connection would keep the test database."""
+    yield watcher
+    watcher.stop()
+
+
+def test_waiting_for_an_order_that_does_not_end_answers_with_it_as_it_is(
+    client, place_order, order_end_watcher
+):
+    order = place_order()
+
+    body = client.get(f"/api/orders/{order.id}?wait=0.3").json()
+
+    assert body["status"] == OrderStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waiting_for_an_order_answers_when_it_ends_not_when_the_wait_runs_out(
+    client, order_in, order_end_watcher
+):
+    order = order_in(OrderStatus.PAID)
+
+    def ship_once_waited_for() -> None:
+        try:
+            wait_for(
+                lambda: str(order.id) in order_end_watcher._waiters,
+                message="the request to wait",
+            )
+            services.mark_order_shipped(
+                order_number=order.order_number,
+                cause=incoming(ShipmentShippedEvent, order),
+            )
+        finally:
+            connection.close()
+
+    shipper = threading.Thread(target=ship_once_waited_for)
+    shipper.start()
+    started = time.monotonic()
+    body = client.get(f"/api/orders/{order.id}?wait=30").json()
+    shipper.join(30)
+
+    assert body["status"] == OrderStatus.SHIPPED
+    assert time.monotonic() - started < 15, "answered by the wait running out, not the end"
