@@ -32,6 +32,7 @@ class RuntimeConfig:
     retry_backoff_max_seconds: float
     relay_poll_seconds: float
     batch_max_records: int
+    commit_interval_seconds: float
 
     def topic(self, event_class: type[Event]) -> str:
         return self.topic_prefix + DEFAULT_TOPICS[event_class]
@@ -86,6 +87,7 @@ def get_config() -> RuntimeConfig:
         retry_backoff_max_seconds=settings.SAGA_RETRY_BACKOFF_MAX_SECONDS,
         relay_poll_seconds=settings.SAGA_RELAY_POLL_SECONDS,
         batch_max_records=settings.SAGA_BATCH_MAX_RECORDS,
+        commit_interval_seconds=settings.SAGA_COMMIT_INTERVAL_SECONDS,
     )
 
 

@@ -180,6 +180,9 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "SAGA_RELAY_POLL_SECONDS": float(env("SAGA_RELAY_POLL_SECONDS", "1.0")),
         # Most records the worker applies in one transaction (1: one record per transaction).
         "SAGA_BATCH_MAX_RECORDS": env_int("SAGA_BATCH_MAX_RECORDS", 200),
+        # Least time between two asynchronous offset commits (revocation and shutdown commit
+        # at once, synchronously).
+        "SAGA_COMMIT_INTERVAL_SECONDS": float(env("SAGA_COMMIT_INTERVAL_SECONDS", "0.2")),
         # Tracing (saga_runtime.tracing).
         "TRACING_ENABLED": env_bool("TRACING_ENABLED", True),
         "TRACING_SERVICE_NAME": env("OTEL_SERVICE_NAME", f"{service}-service"),

@@ -104,6 +104,8 @@ class SagaWorker:
         self.assigned: set[tuple[str, int]] = set()
         #: The next offset of each partition whose last applied record may not be committed yet.
         self.applied: dict[tuple[str, int], int] = {}
+        self._uncommitted = False  # applied since the last asynchronous commit
+        self._commit_due = 0.0
         self.consumer.subscribe(
             list(self.event_classes), on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -159,6 +161,7 @@ class SagaWorker:
         self.last_progress = time.monotonic()
         messages = self._next_batch(timeout)
         if not messages:
+            self._commit_when_due()
             return []
         outcomes = self.process_batch(messages)
         self._commit_batch(messages, outcomes)
@@ -181,28 +184,35 @@ class SagaWorker:
         return messages
 
     def _commit_batch(self, messages: list[Message], outcomes: list[Outcome | None]) -> None:
-        """Commit, once for the batch, the offsets after its records applied or parked.
-
-        Asynchronous: waiting for the broker would cost every batch a round trip. A lost commit
-        is covered by the next one, and on revocation and shutdown the offsets are committed
-        synchronously (_commit_applied); a redelivery in between is absorbed by the
-        processed-events rows. Records after one left unapplied (the worker is stopping) are
-        not committed.
-        """
-        offsets: dict[tuple[str, int], Message] = {}
+        """Note the offsets after the batch's records applied or parked, and commit them if a
+        commit is due. Records after one left unapplied (the worker is stopping) are not."""
+        last: dict[tuple[str, int], Message] = {}
         for message, outcome in zip(messages, outcomes, strict=True):
             if outcome is None:
                 break
-            offsets[(message.topic(), message.partition())] = message
-        if not offsets:
-            return
-        self.consumer.commit(
-            offsets=[TopicPartition(*key, m.offset() + 1) for key, m in offsets.items()],
-            asynchronous=True,
-        )
-        for key, message in offsets.items():
+            last[(message.topic(), message.partition())] = message
+        for key, message in last.items():
             self.applied[key] = message.offset() + 1
             self._record_lag(message)
+        self._uncommitted |= bool(last)
+        self._commit_when_due()
+
+    def _commit_when_due(self) -> None:
+        """Commit the applied offsets at most every ``commit_interval_seconds``, asynchronously.
+
+        Waiting for the broker would cost every batch a round trip, and a commit per batch at
+        low load is a commit per record: the broker's largest cost. A lost or late commit only
+        means a redelivery after a crash, which the processed-events rows absorb; on revocation
+        and shutdown the offsets are committed synchronously (_commit_applied).
+        """
+        if not self._uncommitted or time.monotonic() < self._commit_due:
+            return
+        self.consumer.commit(
+            offsets=[TopicPartition(*key, offset) for key, offset in self.applied.items()],
+            asynchronous=True,
+        )
+        self._uncommitted = False
+        self._commit_due = time.monotonic() + self.config.commit_interval_seconds
 
     def _commit_applied(self, partitions: set[tuple[str, int]] | None = None) -> None:
         """Commit, and wait for, the offsets after the records applied (on ``partitions``)."""
