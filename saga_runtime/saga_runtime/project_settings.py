@@ -230,6 +230,9 @@ def production_overrides(base_dir: Path) -> dict:
     return {
         "STATIC_ROOT": base_dir / "staticfiles",
         "DEBUG": env_bool("DJANGO_DEBUG", False),
+        # One saga in ten traced unless told otherwise (local and test settings trace all):
+        # at 1.0 tracing costs a third of the throughput (docs/decisions/0009).
+        "TRACING_SAMPLE_RATIO": float(env("TRACING_SAMPLE_RATIO", "0.1")),
         "SECRET_KEY": env("DJANGO_SECRET_KEY"),
         "SESSION_COOKIE_SECURE": secure,
         "CSRF_COOKIE_SECURE": secure,
