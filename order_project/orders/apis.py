@@ -118,14 +118,11 @@ class OrderDetailApi(generics.RetrieveAPIView):
     def get_object(self) -> Order:
         params = WaitSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        order = super().get_object()
-        wait = params.validated_data.get("wait")
-        if not wait or order.status in TERMINAL_STATUSES:
-            return order
-        with watcher.waiting_for(order.id, timeout=wait) as ended:
-            # Read again once the waiter is registered: it may have ended in between.
-            if Order.objects.values_list("status", flat=True).get(pk=order.pk) not in (
-                TERMINAL_STATUSES
-            ):
-                ended.wait(wait)
+        if wait := params.validated_data.get("wait"):
+            pk = self.kwargs["pk"]
+            # The waiter is registered before the status is read, so an end in between wakes it.
+            with watcher.waiting_for(pk, timeout=wait) as ended:
+                status = Order.objects.filter(pk=pk).values_list("status", flat=True).first()
+                if status is not None and status not in TERMINAL_STATUSES:
+                    ended.wait(wait)
         return super().get_object()
