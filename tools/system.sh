@@ -27,7 +27,8 @@ log() { echo "$*" >&2; }
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-start() { # start NAME DIR COMMAND...: a background process with a pid file and a log
+start() { # start NAME DIR COMMAND...: a background process with a pid file and a log, appended
+    # to, so that a service started again after it died keeps what its last run wrote
     local name=$1 dir=$2
     shift 2
     if running "$RUN_DIR/$name.pid"; then
@@ -35,7 +36,7 @@ start() { # start NAME DIR COMMAND...: a background process with a pid file and 
         return
     fi
     # exec: the pid recorded is the service's own, in a session of its own.
-    (cd "$dir" && exec setsid "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null) &
+    (cd "$dir" && exec setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null) &
     echo $! >"$RUN_DIR/$name.pid"
     log "$name: started (log: $LOG_DIR/$name.log)"
 }

@@ -1,6 +1,14 @@
+import logging
+
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 
 from .api import error_body
+
+logger = logging.getLogger(__name__)
+
+#: What a 503 tells a client to wait before trying again.
+RETRY_AFTER_SECONDS = 5
 
 
 class RejectNulMiddleware:
@@ -18,3 +26,28 @@ class RejectNulMiddleware:
         if "\x00" in request.path or any("\x00" in value for value in query):
             return JsonResponse(error_body(400, "NUL characters are not allowed."), status=400)
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with ``Retry-After``, in the API's error shape, when the database cannot be
+    reached, instead of a 500.
+
+    An outage of a dependency is not a fault of the server's code: a client should retry it
+    later, as the readiness probe (also failing then) tells the load balancer.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.warning("database unavailable: %s", exception)
+        response = JsonResponse(
+            error_body(503, "The database is unavailable; retry shortly."), status=503
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

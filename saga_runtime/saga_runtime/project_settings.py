@@ -108,6 +108,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "saga_runtime.middleware.RejectNulMiddleware",
+            "saga_runtime.middleware.DatabaseUnavailableMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",

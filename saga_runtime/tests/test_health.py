@@ -5,48 +5,20 @@ An unreachable dependency is a real refused connection: a port nothing listens o
 
 import dataclasses
 import json
-import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from saga_runtime.health import LIVENESS_SECONDS, WorkerHealthServer
-from saga_runtime.testing import wait_for
+from saga_runtime.testing import closed_port, database_unreachable, wait_for
 from saga_runtime.worker import SagaWorker, load_handlers
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def closed_port() -> int:
-    """A port nothing listens on: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def database_unreachable() -> Iterator[None]:
-    """Point the default database at a closed port, in this thread and any other.
-
-    Every thread's connection is built from this same settings dict.
-    """
-    settings = connection.settings_dict
-    saved = settings["HOST"], settings["PORT"]
-    connection.close()
-    settings["HOST"], settings["PORT"] = "127.0.0.1", str(closed_port())
-    try:
-        yield
-    finally:
-        connection.close()
-        settings["HOST"], settings["PORT"] = saved
 
 
 def get(url: str) -> tuple[int, dict]:

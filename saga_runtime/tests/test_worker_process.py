@@ -4,7 +4,6 @@ applied twice."""
 import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -17,7 +16,7 @@ from testapp.models import Ledger
 
 from saga_events import OrderPlacedEvent
 from saga_runtime.models import OutboxMessage, ProcessedEvent
-from saga_runtime.testing import KafkaTestClient, wait_for
+from saga_runtime.testing import KafkaTestClient, closed_port, wait_for
 from saga_runtime.topics import create_topics
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,13 +156,11 @@ def test_a_worker_that_keeps_failing_exits_non_zero_for_its_supervisor(saga_conf
             order_id=1, order_number=uuid.uuid4(), sku_code="S", price=Decimal("1.00"), quantity=1
         )
     )
-    with socket.socket() as sock:  # a port nothing listens on: the database is down
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
     env = os.environ | {
         "SAGA_TOPIC_PREFIX": config.topic_prefix,
         "SAGA_CONSUMER_GROUP": f"down-{uuid.uuid4().hex}",
-        "DATABASE_URL": f"postgres://order:order@127.0.0.1:{closed_port}/nowhere",
+        # A port nothing listens on: the database is down.
+        "DATABASE_URL": f"postgres://order:order@127.0.0.1:{closed_port()}/nowhere",
         "SAGA_MAX_CONSECUTIVE_FAILURES": "3",
     }
     log = tmp_path / "worker.log"

@@ -19,7 +19,7 @@ from orders.waiting import watcher
 from saga_events import OrderPlacedEvent, ShipmentShippedEvent
 from saga_events.codec import decode
 from saga_runtime.models import OutboxMessage
-from saga_runtime.testing import assert_error, wait_for
+from saga_runtime.testing import assert_error, database_unreachable, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -493,3 +493,13 @@ def test_waiting_for_an_order_answers_when_it_ends_not_when_the_wait_runs_out(
 
     assert body["status"] == OrderStatus.SHIPPED
     assert time.monotonic() - started < 15, "answered by the wait running out, not the end"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_placing_an_order_while_the_database_is_down_answers_503_with_retry_after(client):
+    with database_unreachable():
+        response = post_json(client, VALID)
+
+    assert_error(response, 503)
+    assert response["Retry-After"] == "5"
+    assert_nothing_written()

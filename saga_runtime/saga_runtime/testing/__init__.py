@@ -4,10 +4,12 @@ Everything here talks to the real broker and database; nothing is faked.
 """
 
 import re
+import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from confluent_kafka import Consumer, Message, Producer
@@ -171,6 +173,30 @@ def consume_outcomes(
 
     wait_for(step, timeout=timeout, message=f"{count} records of {key}")
     return seen
+
+
+def closed_port() -> int:
+    """A port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def database_unreachable() -> Iterator[None]:
+    """Point the default database at a closed port, in this thread and any other.
+
+    Every thread's connection is built from this same settings dict.
+    """
+    settings = connection.settings_dict
+    saved = settings["HOST"], settings["PORT"]
+    connection.close()
+    settings["HOST"], settings["PORT"] = "127.0.0.1", str(closed_port())
+    try:
+        yield
+    finally:
+        connection.close()
+        settings["HOST"], settings["PORT"] = saved
 
 
 def run_at_once(*calls: Callable[[], object]) -> list:
