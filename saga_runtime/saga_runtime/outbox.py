@@ -1,5 +1,7 @@
 """Writing events to the transactional outbox."""
 
+import json
+
 from django.db import connection
 from opentelemetry import propagate
 
@@ -19,7 +21,7 @@ class OutsideTransactionError(RuntimeError):
     pass
 
 
-def publish(event: Event) -> OutboxMessage:
+def publish(event: Event) -> None:
     """Queue ``event`` for Kafka in the caller's transaction.
 
     The event leaves only if the transaction commits, and then at least once: the relay sends
@@ -34,12 +36,19 @@ def publish(event: Event) -> OutboxMessage:
         )
     headers: dict[str, str] = {}
     propagate.inject(headers)
-    message = OutboxMessage.objects.create(
-        event_id=event.event_id,
-        event_type=event.event_type,
-        topic=get_config().topic(type(event)),
-        key=str(event.order_number),
-        payload=encode(event).decode(),
-        headers=headers,
-    )
-    return message
+    # One plain INSERT: every saga step writes here, and the ORM's create() cost three times
+    # as much CPU for the same statement (docs/decisions/0009).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OutboxMessage._meta.db_table} "
+            "(event_id, event_type, topic, key, payload, headers, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, now())",
+            [
+                event.event_id,
+                event.event_type,
+                get_config().topic(type(event)),
+                str(event.order_number),
+                encode(event).decode(),
+                json.dumps(headers),
+            ],
+        )
