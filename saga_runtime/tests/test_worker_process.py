@@ -96,7 +96,7 @@ def inside_a_batch() -> bool:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
-            "AND query ~ '^INSERT INTO \"(testapp_ledger|saga_runtime_outboxmessage)\"'"
+            r"AND query ~ '^INSERT INTO \"?(testapp_ledger|saga_runtime_outboxmessage)\"? '"
         )
         return cursor.fetchone()[0] > 0
 
