@@ -21,9 +21,7 @@ generator) are read from /proc and printed per completed saga. Run against the s
 """
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -33,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from figures import write_figures
 from proc_cpu import CpuMeter, system_processes
 from saga_client import TERMINAL, ApiError, Services, add_stock, place_order, wait_terminal
 
@@ -196,16 +195,8 @@ def main() -> int:
         if completed
         else None,
         "system_settings": system_settings(args.infra_dir),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "when": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    with open(args.output, "w") as output:
-        json.dump(figures, output, indent=2)
-    print(json.dumps(figures, indent=2))
+    write_figures(args.output, figures)
     for error in errors[:5]:
         print(f"error: {error}", file=sys.stderr)
     return 1 if errors else 0

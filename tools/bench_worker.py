@@ -12,9 +12,7 @@ relay's publishing of the outbox is timed beside it. Needs ``tools/infra.sh up``
 """
 
 import argparse
-import json
 import os
-import platform
 import secrets
 import signal
 import subprocess
@@ -22,13 +20,13 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from figures import write_figures
 from proc_cpu import CpuMeter, system_processes
 from saga_events import Event, OrderConfirmedEvent, OrderPaidEvent, OrderPlacedEvent
 from saga_events.codec import encode
@@ -219,16 +217,8 @@ def main() -> int:
         "worker_exit_code": exit_code,
         "worker_log": str(log_path),
         "tracing_ratio": args.tracing_ratio,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "when": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    with open(args.output, "w") as output:
-        json.dump(figures, output, indent=2)
-    print(json.dumps(figures, indent=2))
+    write_figures(args.output, figures)
     return 0 if exit_code == 0 else 1
 
 

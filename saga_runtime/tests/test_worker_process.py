@@ -44,27 +44,37 @@ def stop_worker(process: subprocess.Popen, log: Path) -> str:
     return output
 
 
-def test_sigterm_mid_stream_then_restart_loses_and_duplicates_nothing(saga_config, tmp_path):
-    config = dataclasses.replace(saga_config, topic_prefix=f"{saga_config.topic_prefix}sigterm-")
+def orders_on_private_topics(
+    saga_config, name: str, count: int, *, batch_max_records: int
+) -> tuple[list[OrderPlacedEvent], dict[str, str]]:
+    """``count`` OrderPlaced events sent to topics of the test's own; the environment of a worker
+    process that consumes them, in a group of its own, into the test database."""
+    config = dataclasses.replace(saga_config, topic_prefix=f"{saga_config.topic_prefix}{name}-")
     create_topics(config)
     kafka = KafkaTestClient(config)
     events = [
         OrderPlacedEvent.new(
             order_id=n, order_number=uuid.uuid4(), sku_code="S", price=Decimal("1.00"), quantity=1
         )
-        for n in range(1, 201)
+        for n in range(1, count + 1)
     ]
     for event in events:
         kafka.send_event(event)
+    kafka.close()
     db = connection.settings_dict
     env = os.environ | {
         "SAGA_TOPIC_PREFIX": config.topic_prefix,
-        "SAGA_CONSUMER_GROUP": f"sigterm-{uuid.uuid4().hex}",
-        # Small batches, so that the stream takes several and SIGTERM lands between two.
-        "SAGA_BATCH_MAX_RECORDS": "5",
+        "SAGA_CONSUMER_GROUP": f"{name}-{uuid.uuid4().hex}",
+        "SAGA_BATCH_MAX_RECORDS": str(batch_max_records),
         "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
         f"{db['NAME']}",
     }
+    return events, env
+
+
+def test_sigterm_mid_stream_then_restart_loses_and_duplicates_nothing(saga_config, tmp_path):
+    # Small batches, so that the stream takes several and SIGTERM lands between two.
+    events, env = orders_on_private_topics(saga_config, "sigterm", 200, batch_max_records=5)
 
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     worker = start_worker(env, first_log)
@@ -102,25 +112,7 @@ def inside_a_batch() -> bool:
 
 
 def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(saga_config, tmp_path):
-    config = dataclasses.replace(saga_config, topic_prefix=f"{saga_config.topic_prefix}kill-")
-    create_topics(config)
-    kafka = KafkaTestClient(config)
-    events = [
-        OrderPlacedEvent.new(
-            order_id=n, order_number=uuid.uuid4(), sku_code="S", price=Decimal("1.00"), quantity=1
-        )
-        for n in range(1, 401)
-    ]
-    for event in events:
-        kafka.send_event(event)
-    db = connection.settings_dict
-    env = os.environ | {
-        "SAGA_TOPIC_PREFIX": config.topic_prefix,
-        "SAGA_CONSUMER_GROUP": f"kill-{uuid.uuid4().hex}",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
-        f"{db['NAME']}",
-        "SAGA_BATCH_MAX_RECORDS": "50",
-    }
+    events, env = orders_on_private_topics(saga_config, "kill", 400, batch_max_records=50)
 
     worker = start_worker(env, tmp_path / "killed.log")
     try:

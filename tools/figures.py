@@ -1,0 +1,21 @@
+"""What every benchmark writes: its figures with the machine they were measured on."""
+
+import json
+import os
+import platform
+from datetime import datetime
+
+
+def write_figures(path: str, figures: dict) -> None:
+    """Add the machine and the time to ``figures``, write them to ``path`` and print them."""
+    figures = figures | {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "when": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    with open(path, "w") as output:
+        json.dump(figures, output, indent=2)
+    print(json.dumps(figures, indent=2))
