@@ -80,7 +80,7 @@ up() {
             --noinput --username admin --email admin@localhost >/dev/null 2>&1 || true)
         start "$service-web" "$dir" "$VENV/bin/gunicorn" config.wsgi:application \
             --bind "127.0.0.1:${PORT[$service]}" --workers "${GUNICORN_WORKERS:-2}" --threads "${GUNICORN_THREADS:-32}" \
-            --access-logfile -
+            --no-control-socket --access-logfile -
         start "$service-worker" "$dir" "$python" manage.py consume_saga
     done
     for service in "${SERVICES[@]}"; do
