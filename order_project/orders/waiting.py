@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from django.db import connection
+
+from saga_runtime.listen import listen
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +43,7 @@ class OrderEndWatcher:
             self._waiters[key].add(ended)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
-                    target=self._listen,
-                    args=(connection.get_connection_params(),),
-                    name="order-end-watcher",
-                    daemon=True,
+                    target=self._listen, name="order-end-watcher", daemon=True
                 )
                 self._thread.start()
         try:
@@ -66,13 +64,11 @@ class OrderEndWatcher:
             thread.join(10)
             self._stopping.clear()
 
-    def _listen(self, params: dict) -> None:
-        params = {k: v for k, v in params.items() if k not in {"cursor_factory", "context"}}
+    def _listen(self) -> None:
         delay = 0.5
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(**params, autocommit=True) as listener:
-                    listener.execute(f"LISTEN {ORDER_ENDED}")
+                with listen(ORDER_ENDED) as listener:
                     self._listening.set()
                     delay = 0.5
                     while not self._stopping.is_set():

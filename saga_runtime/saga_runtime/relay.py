@@ -18,6 +18,7 @@ from django.db import (
 from django.utils import timezone
 
 from . import metrics, tracing
+from .listen import listen
 from .models import OutboxMessage
 from .outbox import NOTIFY_CHANNEL
 
@@ -115,7 +116,7 @@ class OutboxRelay:
                 try:
                     close_old_connections()
                     if listener is None or listener.closed:
-                        listener = self._listen()
+                        listener = listen(NOTIFY_CHANNEL)
                         self.listening.set()
                     self.publish_all()
                     if time.monotonic() >= gauge_due:  # a scrape's worth, not every pass
@@ -142,12 +143,3 @@ class OutboxRelay:
             if listener is not None:
                 listener.close()
             connection.close()
-
-    @staticmethod
-    def _listen() -> psycopg.Connection:
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        listener = psycopg.connect(**params, autocommit=True)
-        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        return listener
