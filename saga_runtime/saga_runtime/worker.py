@@ -260,14 +260,13 @@ class SagaWorker:
             events = [decode(self.event_classes[m.topic()], m.value() or b"") for m in messages]
         except EventDecodeError:
             return None  # the record is parked when applied alone
-        reset_queries()
-        close_old_connections()
+        self._refresh_connection()
         started = time.perf_counter()
         spans = [tracing.start_consumer_span(message) for message in messages]
         outcomes: list[Outcome] = []
         try:
             with transaction.atomic():
-                fresh = self._mark_batch_processed(messages, events)
+                fresh = self._mark_processed(events, [m.topic() for m in messages])
                 for message, event, span in zip(messages, events, spans, strict=True):
                     if event.event_id not in fresh:
                         outcomes.append(Outcome.DUPLICATE)
@@ -294,20 +293,19 @@ class SagaWorker:
         metrics.BATCHES.labels("committed").inc()
         metrics.BATCH_RECORDS.observe(len(messages))
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-        self.consecutive_failures = 0
         for message, event, span, outcome in zip(messages, events, spans, outcomes, strict=True):
-            metrics.RECORDS.labels(message.topic(), outcome.value).inc()
             with self._record_context(message, event):
-                logger.info("record %s", outcome.value, extra={"outcome": outcome.value})
+                self._applied(message, outcome)
             tracing.end_with_outcome(span, outcome)
         return outcomes
 
-    def _mark_batch_processed(self, messages: list[Message], events: list[Event]) -> set:
-        """Insert the batch's processed-events rows in one statement; return the event ids
-        that were not there already (the others are duplicates).
+    def _mark_processed(self, events: list[Event], topics: list[str]) -> set:
+        """Insert the processed-events rows of ``events`` (consumed from ``topics``) in one
+        statement; return the event ids that were not there already (the others are
+        duplicates).
 
-        As for one record, ON CONFLICT DO NOTHING waits for a concurrent insert of the same key
-        to commit or roll back, so of two concurrent deliveries exactly one is handled.
+        ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to commit or roll
+        back, so of two concurrent deliveries exactly one goes on to the handler.
         """
         with connection.cursor() as cursor:
             cursor.execute(
@@ -315,11 +313,7 @@ class SagaWorker:
                 "processed_at) SELECT %s, e.event_id, e.topic, now() "
                 "FROM unnest(%s::uuid[], %s::text[]) AS e(event_id, topic) "
                 "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
-                [
-                    self.consumer_name,
-                    [event.event_id for event in events],
-                    [message.topic() for message in messages],
-                ],
+                [self.consumer_name, [event.event_id for event in events], topics],
             )
             return {row[0] for row in cursor.fetchall()}
 
@@ -376,37 +370,30 @@ class SagaWorker:
                 if not self._backoff(attempts):
                     return None
                 continue
-            self.consecutive_failures = 0
-            metrics.RECORDS.labels(message.topic(), outcome.value).inc()
-            logger.info("record %s", outcome.value, extra={"outcome": outcome.value})
+            self._applied(message, outcome)
             return outcome
 
-    def _apply(self, message: Message, event: Event) -> Outcome:
+    def _applied(self, message: Message, outcome: Outcome) -> None:
+        """Count and log a record whose transaction committed (handled or duplicate)."""
+        self.consecutive_failures = 0
+        metrics.RECORDS.labels(message.topic(), outcome.value).inc()
+        logger.info("record %s", outcome.value, extra={"outcome": outcome.value})
+
+    @staticmethod
+    def _refresh_connection() -> None:
         # As for a web request: drop connections that died or outlived CONN_MAX_AGE.
         reset_queries()
         close_old_connections()
+
+    def _apply(self, message: Message, event: Event) -> Outcome:
+        self._refresh_connection()
         started = time.perf_counter()
         with transaction.atomic():
-            if not self._mark_processed(event, message.topic()):
+            if not self._mark_processed([event], [message.topic()]):
                 return Outcome.DUPLICATE
             self.handlers[type(event)](event)
         metrics.HANDLER_SECONDS.labels(message.topic()).observe(time.perf_counter() - started)
         return Outcome.HANDLED
-
-    def _mark_processed(self, event: Event, topic: str) -> bool:
-        """Insert the processed-events row; False if it was there already.
-
-        ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to commit or roll
-        back, so of two concurrent deliveries exactly one goes on to the handler.
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {ProcessedEvent._meta.db_table} (consumer, event_id, topic, "
-                "processed_at) VALUES (%s, %s, %s, now()) "
-                "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING id",
-                [self.consumer_name, event.event_id, topic],
-            )
-            return cursor.fetchone() is not None
 
     # -- failures ---------------------------------------------------------------------------
 
