@@ -7,6 +7,7 @@ from saga_events.base import Event
 from saga_events.contracts import (
     ALL_EVENTS,
     InventoryFailedEvent,
+    InventoryReleasedEvent,
     InventoryReservedEvent,
     OrderConfirmedEvent,
     OrderFailedEvent,
@@ -24,6 +25,7 @@ __all__ = [
     "ALL_EVENTS",
     "Event",
     "InventoryFailedEvent",
+    "InventoryReleasedEvent",
     "InventoryReservedEvent",
     "OrderConfirmedEvent",
     "OrderFailedEvent",

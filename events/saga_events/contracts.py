@@ -1,4 +1,4 @@
-"""The twelve events of the saga contract (shared/spec/saga-contract.md).
+"""The thirteen events of the saga contract (shared/spec/saga-contract.md).
 
 Field names are the snake_case forms of the contract's camelCase keys; the codec derives one from
 the other. Changing a field here changes the wire format: see the schema snapshots in ``schemas/``.
@@ -83,6 +83,15 @@ class PaymentRefundedEvent(Event):
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryReleasedEvent(Event):
+    # Added to the contract: inventory confirms that it gave an order's held stock back, so
+    # the order can tell a compensation done from one still pending (ADR 0011).
+    sku_code: str
+    released_quantity: int
+    reason: str
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     OrderPlacedEvent,
     InventoryReservedEvent,
@@ -96,4 +105,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ShipmentFailedEvent,
     OrderShipmentFailedEvent,
     PaymentRefundedEvent,
+    InventoryReleasedEvent,
 )

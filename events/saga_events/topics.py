@@ -7,6 +7,7 @@ from saga_events.base import Event
 from saga_events.contracts import (
     ALL_EVENTS,
     InventoryFailedEvent,
+    InventoryReleasedEvent,
     InventoryReservedEvent,
     OrderConfirmedEvent,
     OrderFailedEvent,
@@ -34,6 +35,7 @@ DEFAULT_TOPICS: Mapping[type[Event], str] = MappingProxyType(
         ShipmentFailedEvent: "shipment-failed-topic",
         OrderShipmentFailedEvent: "order-shipment-failed-topic",
         PaymentRefundedEvent: "payment-refunded-topic",
+        InventoryReleasedEvent: "inventory-released-topic",
     }
 )
 """Default topic of each event; deployments may rename topics through settings."""

@@ -25,7 +25,7 @@ def handle_payment_failed(event: PaymentFailedEvent) -> None:
 
 
 def handle_order_failed(event: OrderFailedEvent) -> None:
-    services.release_reservation(order_number=event.order_number, reason=event.reason)
+    services.cancel_reservation(order=event)
 
 
 def handle_order_shipment_failed(event: OrderShipmentFailedEvent) -> None:

@@ -41,13 +41,16 @@ class ReservationStatus(models.TextChoices):
     RELEASED = "RELEASED"
     SHIPPED = "SHIPPED"
     REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
 
 
 class Reservation(models.Model):
     """The stock held for one order: at most one per order, whatever is redelivered.
 
     HELD until the order ships (SHIPPED, final) or fails (RELEASED, stock back). REJECTED
-    records an order that could not be served, so a repeated OrderPlaced never reserves later.
+    records an order that could not be served, so a repeated OrderPlaced never reserves later;
+    CANCELLED (quantity 0) an order that failed before its OrderPlaced was applied here (its
+    saga deadline passed), so a late OrderPlaced never reserves either.
     """
 
     order_id = models.BigIntegerField()
@@ -62,7 +65,10 @@ class Reservation(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="reservation_quantity_min"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) | Q(status="CANCELLED", quantity=0),
+                name="reservation_quantity_min",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=ReservationStatus.values), name="reservation_status_known"
             ),

@@ -11,7 +11,13 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from saga_events import InventoryFailedEvent, InventoryReservedEvent, OrderPlacedEvent
+from saga_events import (
+    InventoryFailedEvent,
+    InventoryReleasedEvent,
+    InventoryReservedEvent,
+    OrderFailedEvent,
+    OrderPlacedEvent,
+)
 from saga_runtime import outbox
 from saga_runtime.text import storable
 
@@ -101,14 +107,53 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
 
 @transaction.atomic
 def release_reservation(*, order_number: UUID, reason: str) -> Reservation | None:
-    """Give a held reservation's stock back, once; None if there is nothing held to release."""
+    """Give a held reservation's stock back, once, and confirm it with InventoryReleased;
+    None if there is nothing held to release."""
     reservation = _move(order_number, to=ReservationStatus.RELEASED, reason=reason)
     if reservation:
         Stock.objects.filter(sku_code=reservation.sku_code).update(
             available=F("available") + reservation.quantity,
             reserved=F("reserved") - reservation.quantity,
         )
+        outbox.publish(
+            InventoryReleasedEvent.new(
+                order_id=reservation.order_id,
+                order_number=reservation.order_number,
+                sku_code=reservation.sku_code,
+                released_quantity=reservation.quantity,
+                reason=reservation.reason,
+            )
+        )
     return reservation
+
+
+@transaction.atomic
+def cancel_reservation(*, order: OrderFailedEvent) -> Reservation | None:
+    """The order failed: release what is held for it, or, if its OrderPlaced has not been
+    applied yet, record it CANCELLED so that it never reserves. None if nothing changed.
+
+    OrderFailed and OrderPlaced travel on different topics, so either may come first. The
+    order number's unique key settles a race between the two: whichever insert loses sees the
+    other's row.
+    """
+    if reservation := release_reservation(order_number=order.order_number, reason=order.reason):
+        return reservation
+    if Reservation.objects.filter(order_number=order.order_number).exists():
+        # Rejected, released or shipped already; or held since the release above looked.
+        return release_reservation(order_number=order.order_number, reason=order.reason)
+    try:
+        with transaction.atomic():
+            return Reservation.objects.create(
+                order_id=order.order_id,
+                order_number=order.order_number,
+                sku_code=storable(order.sku_code)[:_SKU_LENGTH],
+                quantity=0,
+                status=ReservationStatus.CANCELLED,
+                reason=storable(order.reason),
+            )
+    except IntegrityError:
+        # OrderPlaced was applied meanwhile (and committed first): release what it held.
+        return release_reservation(order_number=order.order_number, reason=order.reason)
 
 
 @transaction.atomic

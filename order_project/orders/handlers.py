@@ -1,7 +1,9 @@
-"""The order service's saga handlers: which event moves an order how."""
+"""The order service's saga handlers: which event moves an order how; and the deadline sweep
+its worker runs between them."""
 
 from saga_events import (
     InventoryFailedEvent,
+    InventoryReleasedEvent,
     InventoryReservedEvent,
     PaymentFailedEvent,
     PaymentRefundedEvent,
@@ -43,6 +45,15 @@ def handle_payment_refunded(event: PaymentRefundedEvent) -> None:
     )
 
 
+def handle_inventory_released(event: InventoryReleasedEvent) -> None:
+    services.record_release(
+        order_number=event.order_number,
+        quantity=event.released_quantity,
+        reason=event.reason,
+        cause=event,
+    )
+
+
 HANDLERS = {
     InventoryReservedEvent: handle_inventory_reserved,
     InventoryFailedEvent: handle_inventory_failed,
@@ -51,4 +62,9 @@ HANDLERS = {
     ShipmentShippedEvent: handle_shipment_shipped,
     ShipmentFailedEvent: handle_shipment_failed,
     PaymentRefundedEvent: handle_payment_refunded,
+    InventoryReleasedEvent: handle_inventory_released,
 }
+
+#: Run by the order worker every few seconds (seconds between runs): a deadline is enforced
+#: at most this late.
+PERIODIC_TASKS = {services.expire_overdue_sagas: 5.0}

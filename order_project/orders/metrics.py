@@ -1,4 +1,4 @@
-"""Saga outcomes, counted where the order service moves an order into a terminal status."""
+"""Saga outcomes, deadlines and compensations, counted where the order service records them."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +15,21 @@ IGNORED_EVENTS = Counter(
     "saga_ignored_events_total",
     "Events that did not fit the order's state (duplicates, out of order) or named no order.",
     ["reason"],
+)
+
+SAGAS_EXPIRED = Counter(
+    "saga_expired_total",
+    "Orders whose saga deadline passed, by the status they were in (SAGA_DEADLINE_SECONDS).",
+    ["from_status"],
+)
+COMPENSATIONS_FAILED = Counter(
+    "saga_compensation_failed_total",
+    "Compensation steps (release, refund) not confirmed before the deadline.",
+    ["step"],
+)
+COMPENSATIONS_COMPLETED_LATE = Counter(
+    "saga_compensation_completed_late_total",
+    "Compensations confirmed after they had been marked failed (for example after a replay).",
 )
 
 

@@ -29,6 +29,22 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
+class Compensation(models.TextChoices):
+    """Whether the undoing a failed order needs has been confirmed by the services that do it.
+
+    An order that failed after its stock was reserved needs the reservation released
+    (InventoryReleased); one that failed after it was charged also needs a refund
+    (PaymentRefunded). FAILED means a confirmation did not come before the deadline: the
+    compensating service gave up on it (look at its dead-letter topic); DONE follows once it
+    comes, for example after the record is replayed.
+    """
+
+    NONE = "", "not needed"
+    PENDING = "PENDING"
+    FAILED = "FAILED"
+    DONE = "DONE"
+
+
 class Order(models.Model):
     order_number = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sku_code = models.CharField(max_length=64, db_index=True)
@@ -38,11 +54,32 @@ class Order(models.Model):
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
     )
     failure_reason = models.TextField(blank=True)
+    deadline_at = models.DateTimeField(
+        help_text="When the saga, or the compensation it waits for, is overdue "
+        "(SAGA_DEADLINE_SECONDS after placement, or after the compensation was asked for)."
+    )
+    expired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the order's saga deadline was enforced."
+    )
+    compensation = models.CharField(
+        max_length=10, choices=Compensation.choices, default=Compensation.NONE, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # What the deadline sweep reads every few seconds: the open orders only.
+            models.Index(
+                fields=["deadline_at"],
+                condition=models.Q(
+                    status__in=[OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.PAID]
+                )
+                | models.Q(compensation="PENDING"),
+                name="order_open_deadline",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(price__gte=Decimal("0.01")), name="price_min"
@@ -50,6 +87,10 @@ class Order(models.Model):
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="quantity_min"),
             models.CheckConstraint(
                 condition=models.Q(status__in=OrderStatus.values), name="status_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(compensation__in=Compensation.values),
+                name="compensation_known",
             ),
         ]
 

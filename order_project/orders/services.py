@@ -7,33 +7,60 @@ that is how a duplicate or out-of-order event is absorbed.
 """
 
 import logging
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from saga_events import (
     Event,
+    InventoryReleasedEvent,
     OrderConfirmedEvent,
     OrderFailedEvent,
     OrderPaidEvent,
     OrderPlacedEvent,
     OrderShipmentFailedEvent,
+    PaymentRefundedEvent,
 )
 from saga_runtime import outbox
 from saga_runtime.text import storable
 
 from . import metrics
-from .models import TERMINAL_STATUSES, Order, OrderHistory, OrderStatus
+from .models import TERMINAL_STATUSES, Compensation, Order, OrderHistory, OrderStatus
 from .waiting import ORDER_ENDED
 
 logger = logging.getLogger(__name__)
+
+#: The ``event_type`` of the history lines the saga deadline writes (no event caused them).
+DEADLINE = "SagaDeadline"
+
+#: What a failed order needs undone, by its status, and the event confirming each step.
+COMPENSATION_STEPS = {
+    OrderStatus.PAYMENT_FAILED: {"release": InventoryReleasedEvent},
+    OrderStatus.SHIPMENT_FAILED: {
+        "release": InventoryReleasedEvent,
+        "refund": PaymentRefundedEvent,
+    },
+}
+
+
+def _deadline() -> timedelta:
+    return timedelta(seconds=settings.SAGA_DEADLINE_SECONDS)
 
 
 @transaction.atomic
 def place_order(*, sku_code: str, price: Decimal, quantity: int) -> Order:
     """Store a PENDING order and publish OrderPlacedEvent with it."""
-    order = Order.objects.create(sku_code=sku_code, price=price, quantity=quantity)
+    order = Order.objects.create(
+        sku_code=sku_code,
+        price=price,
+        quantity=quantity,
+        deadline_at=timezone.now() + _deadline(),
+    )
     event = OrderPlacedEvent.new(
         order_id=order.id,
         order_number=order.order_number,
@@ -74,15 +101,7 @@ def fail_order(*, order_number: UUID, reason: str, cause: Event) -> Order | None
         order_number, cause, expected=OrderStatus.PENDING, to=OrderStatus.FAILED, reason=reason
     )
     if order:
-        outbox.publish(
-            OrderFailedEvent.new(
-                order_id=order.id,
-                order_number=order.order_number,
-                sku_code=order.sku_code,
-                reserved_quantity=0,
-                reason=order.failure_reason,
-            )
-        )
+        outbox.publish(_order_failed(order, reserved_quantity=0))
     return order
 
 
@@ -145,22 +164,138 @@ def mark_shipment_failed(*, order_number: UUID, reason: str, cause: Event) -> Or
 def record_refund(
     *, order_number: UUID, amount: Decimal, reason: str, cause: Event
 ) -> Order | None:
-    """Note in a SHIPMENT_FAILED order's history that its payment was refunded, once."""
+    """Note in the order's history that its payment was refunded, once; a compensation that
+    waited for it may be done."""
+    return _record_compensation(
+        order_number,
+        cause,
+        f"refunded {amount}: {reason}",
+        expected=(OrderStatus.PAYMENT_FAILED, OrderStatus.SHIPMENT_FAILED),
+    )
+
+
+@transaction.atomic
+def record_release(*, order_number: UUID, quantity: int, reason: str, cause: Event) -> Order | None:
+    """Note in the order's history that inventory gave its reserved stock back, once; a
+    compensation that waited for it may be done. It may come before the order has failed (the
+    release answers payment's PaymentFailed, which the order gets on its own)."""
+    return _record_compensation(
+        order_number,
+        cause,
+        f"released {quantity} units: {reason}",
+        expected=(
+            OrderStatus.CONFIRMED,
+            OrderStatus.FAILED,
+            OrderStatus.PAYMENT_FAILED,
+            OrderStatus.SHIPMENT_FAILED,
+        ),
+    )
+
+
+def _record_compensation(
+    order_number: UUID, cause: Event, note: str, *, expected: tuple[str, ...]
+) -> Order | None:
     order = _locked_order(order_number)
-    if order is None or not _fits(order, cause, expected=OrderStatus.SHIPMENT_FAILED):
+    if order is None or not _fits(order, cause, expected=expected):
         return None
     if order.history.filter(event_type=cause.event_type).exists():
-        logger.info("refund already recorded", extra={"orderNumber": str(order_number)})
+        logger.info(
+            "%s already recorded", cause.event_type, extra={"orderNumber": str(order_number)}
+        )
+        metrics.IGNORED_EVENTS.labels("duplicate").inc()
         return None
-    OrderHistory.objects.create(
-        order=order,
-        from_status=order.status,
-        to_status=order.status,
-        event_type=cause.event_type,
-        event_id=cause.event_id,
-        reason=storable(f"refunded {amount}: {reason}"),
-    )
+    _note(order, cause.event_type, cause.event_id, note)
+    if order.compensation in (Compensation.PENDING, Compensation.FAILED):
+        _settle_compensation(order)
     return order
+
+
+@transaction.atomic
+def expire_saga(*, order_id: int, now: datetime | None = None) -> Order | None:
+    """Enforce the order's deadline if it has passed; None if there was nothing to do.
+
+    - PENDING (inventory never answered) → FAILED, and OrderFailed tells inventory to release
+      or never to reserve, whichever comes first for it.
+    - CONFIRMED (payment never answered) → PAYMENT_FAILED; OrderFailed, now carrying the
+      reserved quantity, makes inventory release and payment refuse a late charge or refund it.
+    - PAID (the carrier never answered) stays PAID: the parcel may have left, and only the
+      shipment service knows. The order is marked expired (overdue, counted) and waits.
+    - A compensation still pending → FAILED (counted; DONE once its confirmation comes).
+
+    Safe with several callers at once: the order's row lock serialises them and the state is
+    read again under it, so a deadline is enforced once.
+    """
+    now = now or timezone.now()
+    order = Order.objects.select_for_update().filter(pk=order_id, deadline_at__lte=now).first()
+    if order is None:
+        return None
+    seconds = settings.SAGA_DEADLINE_SECONDS
+    if order.status == OrderStatus.PENDING:
+        reason = f"inventory did not answer within {seconds} s (saga deadline)"
+        _expire(order, to=OrderStatus.FAILED, reason=reason)
+        outbox.publish(_order_failed(order, reserved_quantity=0))
+    elif order.status == OrderStatus.CONFIRMED:
+        reason = f"payment did not answer within {seconds} s (saga deadline)"
+        _expire(order, to=OrderStatus.PAYMENT_FAILED, reason=reason)
+        outbox.publish(_order_failed(order, reserved_quantity=order.quantity))
+    elif order.status == OrderStatus.PAID and order.expired_at is None:
+        reason = f"shipment did not answer within {seconds} s; waiting for the carrier"
+        _expire(order, to=OrderStatus.PAID, reason=reason)
+    elif order.compensation == Compensation.PENDING:
+        missing = _missing_steps(order)
+        order.compensation = Compensation.FAILED
+        order.save(update_fields=["compensation", "updated_at"])
+        reason = f"compensation failed: no {' or '.join(missing)} confirmed within {seconds} s"
+        _note(order, DEADLINE, None, reason)
+        for step in missing:
+            transaction.on_commit(metrics.COMPENSATIONS_FAILED.labels(step).inc)
+    else:
+        return None
+    return order
+
+
+def expire_overdue_sagas(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Enforce every passed deadline (at most ``limit``, oldest first); return how many.
+
+    Each order is expired in a transaction of its own (:func:`expire_saga`), so one that
+    fails does not hold back the others, and a crash loses nothing: the next run finds it.
+    """
+    now = now or timezone.now()
+    due = (
+        Order.objects.filter(deadline_at__lte=now)
+        .filter(
+            Q(status__in=[OrderStatus.PENDING, OrderStatus.CONFIRMED])
+            | Q(status=OrderStatus.PAID, expired_at__isnull=True)
+            | Q(compensation=Compensation.PENDING)
+        )
+        .order_by("deadline_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(expire_saga(order_id=pk, now=now) is not None for pk in list(due))
+
+
+def _expire(order: Order, *, to: str, reason: str) -> None:
+    from_status = order.status
+    order.expired_at = timezone.now()
+    order.save(update_fields=["expired_at", "updated_at"])
+    transaction.on_commit(metrics.SAGAS_EXPIRED.labels(from_status).inc)
+    logger.warning(
+        "saga deadline passed: %s", reason, extra={"orderNumber": str(order.order_number)}
+    )
+    if to != from_status:
+        _change_status(order, DEADLINE, None, expected=from_status, to=to, reason=reason)
+    else:
+        _note(order, DEADLINE, None, reason)
+
+
+def _order_failed(order: Order, *, reserved_quantity: int) -> OrderFailedEvent:
+    return OrderFailedEvent.new(
+        order_id=order.id,
+        order_number=order.order_number,
+        sku_code=order.sku_code,
+        reserved_quantity=reserved_quantity,
+        reason=order.failure_reason,
+    )
 
 
 def _transition(
@@ -169,24 +304,70 @@ def _transition(
     order = _locked_order(order_number)
     if order is None or not _fits(order, cause, expected=expected):
         return None
+    _change_status(order, cause.event_type, cause.event_id, expected=expected, to=to, reason=reason)
+    return order
+
+
+def _change_status(
+    order: Order, event_type: str, event_id: UUID | None, *, expected: str, to: str, reason: str
+) -> None:
     reason = storable(reason)
     order.status = to
     order.failure_reason = reason
-    order.save(update_fields=["status", "failure_reason", "updated_at"])
+    fields = ["status", "failure_reason", "updated_at"]
+    if to in COMPENSATION_STEPS:
+        # The compensation gets a deadline of its own, from the moment it is asked for.
+        order.compensation = Compensation.PENDING
+        order.deadline_at = timezone.now() + _deadline()
+        fields += ["compensation", "deadline_at"]
+    order.save(update_fields=fields)
     OrderHistory.objects.create(
         order=order,
         from_status=expected,
         to_status=to,
-        event_type=cause.event_type,
-        event_id=cause.event_id,
+        event_type=event_type,
+        event_id=event_id,
         reason=reason,
     )
+    if to in COMPENSATION_STEPS:
+        _settle_compensation(order)  # a confirmation may have come first
     if to in TERMINAL_STATUSES:
         metrics.saga_ended(order)
         # Wakes the requests waiting for this order to end, when (and if) this commits.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, %s)", [ORDER_ENDED, str(order.id)])
-    return order
+
+
+def _missing_steps(order: Order) -> list[str]:
+    steps = COMPENSATION_STEPS.get(order.status, {})
+    confirmed = set(
+        order.history.filter(
+            event_type__in=[event.event_type for event in steps.values()]
+        ).values_list("event_type", flat=True)
+    )
+    return [step for step, event in steps.items() if event.event_type not in confirmed]
+
+
+def _settle_compensation(order: Order) -> None:
+    """PENDING or FAILED → DONE once every step the order's status needs is confirmed."""
+    if _missing_steps(order):
+        return
+    if order.compensation == Compensation.FAILED:
+        transaction.on_commit(metrics.COMPENSATIONS_COMPLETED_LATE.inc)
+    order.compensation = Compensation.DONE
+    order.save(update_fields=["compensation", "updated_at"])
+
+
+def _note(order: Order, event_type: str, event_id: UUID | None, reason: str) -> None:
+    """A history line that records something without changing the status."""
+    OrderHistory.objects.create(
+        order=order,
+        from_status=order.status,
+        to_status=order.status,
+        event_type=event_type,
+        event_id=event_id,
+        reason=storable(reason),
+    )
 
 
 def _locked_order(order_number: UUID) -> Order | None:
@@ -200,8 +381,8 @@ def _locked_order(order_number: UUID) -> Order | None:
     return order
 
 
-def _fits(order: Order, cause: Event, *, expected: str) -> bool:
-    if order.status == expected:
+def _fits(order: Order, cause: Event, *, expected: str | tuple[str, ...]) -> bool:
+    if order.status in ((expected,) if isinstance(expected, str) else expected):
         return True
     logger.warning(
         "%s ignored: order is %s, not %s",

@@ -1,11 +1,15 @@
 """The payment service's saga handlers: charge on OrderConfirmed, refund on
-OrderShipmentFailed."""
+OrderShipmentFailed, refund or refuse to charge on OrderFailed."""
 
-from saga_events import OrderConfirmedEvent, OrderShipmentFailedEvent
+import logging
+
+from saga_events import OrderConfirmedEvent, OrderFailedEvent, OrderShipmentFailedEvent
 from saga_runtime.errors import InvalidEvent
 
 from . import services
 from .models import CENT, MAX_AMOUNT
+
+logger = logging.getLogger(__name__)
 
 
 def handle_order_confirmed(event: OrderConfirmedEvent) -> None:
@@ -20,7 +24,17 @@ def handle_order_shipment_failed(event: OrderShipmentFailedEvent) -> None:
     services.refund_payment(order_number=event.order_number, reason=event.reason)
 
 
+def handle_order_failed(event: OrderFailedEvent) -> None:
+    # Nothing reserved means the order failed before it was confirmed: it never asked for
+    # payment, and never will.
+    if event.reserved_quantity == 0:
+        logger.info("order failed before asking for payment; nothing to do")
+        return
+    services.cancel_payment(order=event)
+
+
 HANDLERS = {
     OrderConfirmedEvent: handle_order_confirmed,
     OrderShipmentFailedEvent: handle_order_shipment_failed,
+    OrderFailedEvent: handle_order_failed,
 }

@@ -12,10 +12,13 @@ class PaymentStatus(models.TextChoices):
     SUCCEEDED = "SUCCEEDED"
     DECLINED = "DECLINED"
     REFUNDED = "REFUNDED"
+    CANCELLED = "CANCELLED"
 
 
 class Payment(models.Model):
-    """The one charge of an order (unique per order), and its refund if the shipment failed."""
+    """The one charge of an order (unique per order), and its refund if the order failed after
+    it. CANCELLED (amount 0) records an order that failed before its OrderConfirmed was
+    applied here (its saga deadline passed), so a late OrderConfirmed never charges."""
 
     order_id = models.BigIntegerField(db_index=True)
     order_number = models.UUIDField(unique=True)
@@ -29,7 +32,9 @@ class Payment(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=CENT), name="amount_min"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=CENT) | Q(status="CANCELLED", amount=0), name="amount_min"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=PaymentStatus.values), name="payment_status_known"
             ),

@@ -24,7 +24,10 @@ class RuntimeConfig:
     topic_partitions: int
     topic_replication: int
     consumer_group: str
+    #: The worker's static membership id in its consumer group (None: dynamic membership).
+    group_instance_id: str | None
     handlers_path: str
+    periodic_tasks_path: str
     worker_port: int
     retention_days: int
     max_consecutive_failures: int
@@ -53,8 +56,15 @@ class RuntimeConfig:
             "compression.type": "lz4",
         }
 
-    def consumer_config(self, group: str | None = None) -> dict:
-        return {
+    def consumer_config(self, group: str | None = None, instance_id: str | None = None) -> dict:
+        """A consumer of ``group`` (default: the service's group); with ``instance_id``, a static
+        member of it (``group.instance.id``, docs/decisions/0010).
+
+        The instance id is never added by default: only the worker's own consumer is that
+        member; a second consumer with the same id (a reader, a dead-letter replay) would fence
+        it out of its group.
+        """
+        config = {
             "bootstrap.servers": self.bootstrap_servers,
             "logger": KAFKA_LOGGER,
             "client.id": f"{self.service}-service",
@@ -71,6 +81,12 @@ class RuntimeConfig:
             "session.timeout.ms": 10000,
             "heartbeat.interval.ms": 2000,
         }
+        if instance_id:
+            # A member with a stable identity: restarted under the same id it gets its
+            # partitions back at once, without a rebalance, and a stop does not leave the group
+            # (its partitions wait for it until the session timeout).
+            config["group.instance.id"] = instance_id
+        return config
 
     def admin_config(self) -> dict:
         return {"bootstrap.servers": self.bootstrap_servers, "logger": KAFKA_LOGGER}
@@ -85,7 +101,9 @@ def get_config() -> RuntimeConfig:
         topic_partitions=settings.SAGA_TOPIC_PARTITIONS,
         topic_replication=settings.SAGA_TOPIC_REPLICATION,
         consumer_group=settings.SAGA_CONSUMER_GROUP,
+        group_instance_id=settings.SAGA_GROUP_INSTANCE_ID,
         handlers_path=settings.SAGA_HANDLERS,
+        periodic_tasks_path=settings.SAGA_PERIODIC_TASKS,
         worker_port=settings.SAGA_WORKER_PORT,
         retention_days=settings.SAGA_RETENTION_DAYS,
         max_consecutive_failures=settings.SAGA_MAX_CONSECUTIVE_FAILURES,

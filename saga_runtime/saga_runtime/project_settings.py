@@ -172,7 +172,12 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "SAGA_TOPIC_PARTITIONS": env_int("SAGA_TOPIC_PARTITIONS", 3),
         "SAGA_TOPIC_REPLICATION": env_int("SAGA_TOPIC_REPLICATION", 1),
         "SAGA_CONSUMER_GROUP": env("SAGA_CONSUMER_GROUP", f"{service}-service"),
+        # The worker's static membership id in its group (unset: dynamic membership), unique
+        # per worker and stable across its restarts; docs/decisions/0010.
+        "SAGA_GROUP_INSTANCE_ID": os.environ.get("SAGA_GROUP_INSTANCE_ID") or None,
         "SAGA_HANDLERS": f"{domain_app}.handlers.HANDLERS",
+        # Dotted path to {callable: seconds between runs} the worker also runs, or "" for none.
+        "SAGA_PERIODIC_TASKS": "",
         "SAGA_WORKER_PORT": env_int("SAGA_WORKER_PORT", worker_port),
         "SAGA_RETENTION_DAYS": env_int("SAGA_RETENTION_DAYS", 7),
         "SAGA_MAX_CONSECUTIVE_FAILURES": env_int("SAGA_MAX_CONSECUTIVE_FAILURES", 10),

@@ -52,6 +52,17 @@ class WorkerGaveUp(RuntimeError):
     """Too many failures in a row: the process should exit non-zero and be restarted."""
 
 
+def load_periodic_tasks(path: str) -> Mapping[Callable[[], object], float]:
+    """The ``{callable: seconds between runs}`` at ``path`` (none if ``path`` is empty)."""
+    if not path:
+        return {}
+    tasks = import_string(path)
+    for task, seconds in tasks.items():
+        if not callable(task) or not (isinstance(seconds, int | float) and seconds > 0):
+            raise TypeError(f"{path}: {task!r} must be callable with a positive number of seconds")
+    return tasks
+
+
 def load_handlers(path: str) -> Mapping[type[Event], Handler]:
     handlers = import_string(path)
     for event_class, handler in handlers.items():
@@ -91,12 +102,15 @@ class SagaWorker:
         *,
         config: RuntimeConfig | None = None,
         group: str | None = None,
+        instance_id: str | None = None,
     ) -> None:
         self.config = config or get_config()
         self.handlers = handlers
         self.consumer_name = self.config.service
         self.event_classes = {self.config.topic(cls): cls for cls in handlers}
-        self.consumer = Consumer(self.config.consumer_config(group))
+        #: Static membership id (``group.instance.id``), or None for a dynamic member.
+        self.instance_id = instance_id or self.config.group_instance_id
+        self.consumer = Consumer(self.config.consumer_config(group, self.instance_id))
         self.producer = Producer(self.config.producer_config())
         self.stopping = threading.Event()
         self.consecutive_failures = 0
@@ -116,32 +130,57 @@ class SagaWorker:
         """Consume until SIGTERM/SIGINT (or :meth:`stop`), then shut down cleanly.
 
         The record in hand is finished and its offset committed before the consumer closes;
-        the outbox relay thread is stopped and the producers flushed.
+        the outbox relay and periodic task threads are stopped and the producers flushed.
         """
         self._install_signal_handlers()
-        relay_thread = None
-        if relay:
-            relay_thread = threading.Thread(
-                target=OutboxRelay(Producer(self.config.producer_config())).run,
-                kwargs={
-                    "stop": self.stopping,
-                    "poll_seconds": self.config.relay_poll_seconds,
-                    "backoff_max": self.config.retry_backoff_max_seconds,
-                },
-                name="outbox-relay",
-                daemon=True,
+        threads = [
+            threading.Thread(
+                target=self._run_periodic, args=(task, seconds), name=task.__name__, daemon=True
             )
-            relay_thread.start()
-        logger.info("worker started", extra={"topics": sorted(self.event_classes)})
+            for task, seconds in load_periodic_tasks(self.config.periodic_tasks_path).items()
+        ]
+        if relay:
+            threads.append(
+                threading.Thread(
+                    target=OutboxRelay(Producer(self.config.producer_config())).run,
+                    kwargs={
+                        "stop": self.stopping,
+                        "poll_seconds": self.config.relay_poll_seconds,
+                        "backoff_max": self.config.retry_backoff_max_seconds,
+                    },
+                    name="outbox-relay",
+                    daemon=True,
+                )
+            )
+        for thread in threads:
+            thread.start()
+        logger.info(
+            "worker started",
+            extra={"topics": sorted(self.event_classes), "groupInstanceId": self.instance_id},
+        )
         try:
             while not self.stopping.is_set():
                 self.poll_once(timeout=1.0)
         finally:
             self.stopping.set()
-            if relay_thread is not None:
-                relay_thread.join(timeout=60)
+            for thread in threads:
+                thread.join(timeout=60)
             self.close()
             logger.info("worker stopped")
+
+    def _run_periodic(self, task: Callable[[], object], seconds: float) -> None:
+        """Run ``task`` every ``seconds`` until the worker stops. A failure (the database down)
+        is logged and the next run tries again: the task must be safe to repeat, and to run
+        in several workers at once."""
+        while not self.stopping.wait(seconds):
+            close_old_connections()
+            try:
+                task()
+            except Exception:
+                logger.exception(
+                    "periodic task %s failed; it runs again in %s s", task.__name__, seconds
+                )
+        connection.close()
 
     def stop(self, *_args) -> None:
         self.stopping.set()

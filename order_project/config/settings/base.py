@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from saga_runtime.project_settings import service_settings
+from saga_runtime.project_settings import env_int, service_settings
 
 globals().update(
     service_settings(
@@ -12,3 +12,8 @@ globals().update(
         worker_port=9081,
     )
 )
+
+# How long an order may stay PENDING, CONFIRMED or PAID, and how long a compensation may stay
+# unconfirmed, before the worker steps in (orders.services.expire_saga, ADR 0011).
+SAGA_DEADLINE_SECONDS = env_int("SAGA_DEADLINE_SECONDS", 300)
+SAGA_PERIODIC_TASKS = "orders.handlers.PERIODIC_TASKS"

@@ -13,6 +13,7 @@ from orders.models import Order, OrderStatus
 from saga_events import (
     Event,
     InventoryFailedEvent,
+    InventoryReleasedEvent,
     InventoryReservedEvent,
     PaymentFailedEvent,
     PaymentRefundedEvent,
@@ -53,6 +54,11 @@ def incoming(event_class: type[Event], order: Order, **fields) -> Event:
         ShipmentShippedEvent: {},
         ShipmentFailedEvent: {"reason": "parcel too large"},
         PaymentRefundedEvent: {"amount": order.amount, "reason": "shipment failed"},
+        InventoryReleasedEvent: {
+            "sku_code": order.sku_code,
+            "released_quantity": order.quantity,
+            "reason": "payment declined",
+        },
     }[event_class]
     return event_class.new(
         order_id=order.id, order_number=order.order_number, **(defaults | fields)

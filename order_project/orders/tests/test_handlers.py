@@ -11,6 +11,7 @@ from orders.models import Order, OrderStatus
 from orders.tests.conftest import incoming, sample
 from saga_events import (
     InventoryFailedEvent,
+    InventoryReleasedEvent,
     InventoryReservedEvent,
     OrderConfirmedEvent,
     OrderFailedEvent,
@@ -31,7 +32,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 S = OrderStatus
 
 #: The contract's state machine: (status, incoming event) → (new status, event published).
-#: A refund changes no status; it is only noted in the history.
+#: A refund or a release changes no status; it is only noted in the history. A release may
+#: come while the order is CONFIRMED: it answers payment's PaymentFailed, which the order gets
+#: on its own.
 TRANSITIONS = {
     (S.PENDING, InventoryReservedEvent): (S.CONFIRMED, OrderConfirmedEvent),
     (S.PENDING, InventoryFailedEvent): (S.FAILED, OrderFailedEvent),
@@ -40,6 +43,11 @@ TRANSITIONS = {
     (S.PAID, ShipmentShippedEvent): (S.SHIPPED, None),
     (S.PAID, ShipmentFailedEvent): (S.SHIPMENT_FAILED, OrderShipmentFailedEvent),
     (S.SHIPMENT_FAILED, PaymentRefundedEvent): (S.SHIPMENT_FAILED, None),
+    (S.PAYMENT_FAILED, PaymentRefundedEvent): (S.PAYMENT_FAILED, None),
+    (S.CONFIRMED, InventoryReleasedEvent): (S.CONFIRMED, None),
+    (S.FAILED, InventoryReleasedEvent): (S.FAILED, None),
+    (S.PAYMENT_FAILED, InventoryReleasedEvent): (S.PAYMENT_FAILED, None),
+    (S.SHIPMENT_FAILED, InventoryReleasedEvent): (S.SHIPMENT_FAILED, None),
 }
 INCOMING = sorted({event_class for _, event_class in TRANSITIONS}, key=lambda c: c.__name__)
 #: Every other (status, event) pair: an out-of-order or late event that must change nothing.

@@ -5,6 +5,7 @@ import pytest
 from payments import services
 from payments.models import Payment, PaymentStatus
 from payments.tests.conftest import order_confirmed
+from saga_events import OrderFailedEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +21,23 @@ def payments() -> dict[str, Payment]:
             ("SUCCEEDED", "10.00"),
             ("DECLINED", "6000.00"),
             ("REFUNDED", "20.00"),
+            ("CANCELLED", "30.00"),
         ]
     }
-    for order in orders.values():
-        services.charge_payment(order=order)
+    for status, order in orders.items():
+        if status != "CANCELLED":
+            services.charge_payment(order=order)
     services.refund_payment(order_number=orders["REFUNDED"].order_number, reason="lost")
+    cancelled = orders["CANCELLED"]
+    services.cancel_payment(
+        order=OrderFailedEvent.new(
+            order_id=cancelled.order_id,
+            order_number=cancelled.order_number,
+            sku_code="SKU-1",
+            reserved_quantity=1,
+            reason="payment did not answer",
+        )
+    )
     return {s: Payment.objects.get(order_number=o.order_number) for s, o in orders.items()}
 
 
@@ -60,7 +73,7 @@ def test_payments_cannot_be_added(admin_client, payments):
     assert admin_client.get(f"{PAYMENTS}add/").status_code == 403
     assert admin_client.post(f"{PAYMENTS}add/", {"amount": "1.00"}).status_code == 403
 
-    assert Payment.objects.count() == 3
+    assert Payment.objects.count() == len(payments)
 
 
 def test_posting_to_a_payment_change_page_changes_nothing(admin_client, payments):
