@@ -2,6 +2,7 @@
 web server and a ``consume_saga`` worker, on private topics of the running Kafka, every span
 sent to the running Zipkin."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,6 +18,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from saga_client import Services, add_stock
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("order", "inventory", "payment", "shipment")
@@ -50,8 +54,46 @@ class Service:
     url: str
     worker_url: str
     env: dict[str, str]
-    processes: list[subprocess.Popen] = field(default_factory=list)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)  # by role
     logs: dict[str, Path] = field(default_factory=dict)  # by role: web, worker
+
+    def start(self, role: str) -> None:
+        """Start the service's web server or worker, its output appended to its log; see
+        :meth:`wait_ready`."""
+        with self.logs[role].open("a") as output:
+            self.processes[role] = subprocess.Popen(
+                COMMANDS[role](self),
+                cwd=ROOT / f"{self.name}_project",
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, role: str) -> None:
+        url = self.url if role == "web" else self.worker_url
+        wait_until_ready(f"{url}/health/ready", self.processes[role], self.logs[role])
+
+    def records_handled(self, topic: str) -> float:
+        """How many records of the contract topic ``topic`` this service's worker process has
+        applied (its ``saga_records_total`` counter: it starts at 0 with each process)."""
+        with urllib.request.urlopen(f"{self.worker_url}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        wanted = {"topic": self.env["SAGA_TOPIC_PREFIX"] + topic, "outcome": "handled"}
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "saga_records_total" and wanted.items() <= sample.labels.items()
+        )
+
+    def stop(self, role: str) -> None:
+        process = self.processes[role]
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -62,6 +104,36 @@ class System:
 
     def url(self, service: str, path: str) -> str:
         return self.services[service].url + path
+
+    @contextlib.contextmanager
+    def stopped_worker(self, service: str):
+        """The service's worker stopped (cleanly) inside the block, started again after it."""
+        self.services[service].stop("worker")
+        try:
+            yield
+        finally:
+            self.services[service].start("worker")
+            self.services[service].wait_ready("worker")
+
+
+#: The command of each role of a service.
+COMMANDS = {
+    "web": lambda svc: [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        svc.url.removeprefix("http://"),
+        "--workers",
+        "1",
+        "--threads",
+        "8",
+        "--access-logfile",
+        "-",
+    ],
+    "worker": lambda svc: [sys.executable, "manage.py", "consume_saga"],
+}
 
 
 def recreate_database(service: str, name: str) -> str:
@@ -99,6 +171,9 @@ def system(tmp_path_factory) -> System:
         # Spans leave in batches every 5 s by default; the tests wait for them.
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "PYTHONUNBUFFERED": "1",
+        # Short enough for a test to wait out (test_deadlines.py), long enough that no other
+        # saga here comes near it.
+        "SAGA_DEADLINE_SECONDS": "12",
     }
     services: dict[str, Service] = {}
     for name in SERVICES:
@@ -128,49 +203,36 @@ def system(tmp_path_factory) -> System:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    commands = {
-        "web": lambda svc: [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            svc.url.removeprefix("http://"),
-            "--workers",
-            "1",
-            "--threads",
-            "8",
-            "--access-logfile",
-            "-",
-        ],
-        "worker": lambda svc: [sys.executable, "manage.py", "consume_saga"],
-    }
     try:
-        for svc, directory, log in managed:
-            for role, command in commands.items():
+        for svc, _, log in managed:
+            for role in COMMANDS:
                 svc.logs[role] = Path(f"{log}-{role}.log")
-                with svc.logs[role].open("w") as output:
-                    svc.processes.append(
-                        subprocess.Popen(
-                            command(svc),
-                            cwd=directory,
-                            env=svc.env,
-                            stdout=output,
-                            stderr=subprocess.STDOUT,
-                        )
-                    )
+                svc.start(role)
         for svc in services.values():
-            web, worker = svc.processes
-            wait_until_ready(f"{svc.url}/health/ready", web, svc.logs["web"])
-            wait_until_ready(f"{svc.worker_url}/health/ready", worker, svc.logs["worker"])
+            for role in COMMANDS:
+                svc.wait_ready(role)
         yield System(services, logs, ZIPKIN_URL)
     finally:
         for svc in services.values():
-            for process in svc.processes:
+            for process in svc.processes.values():
                 process.send_signal(signal.SIGTERM)
         for svc in services.values():
-            for process in svc.processes:
+            for process in svc.processes.values():
                 try:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+@pytest.fixture(scope="session")
+def services(system) -> Services:
+    """Clients' view of the system: the four services' base URLs."""
+    return Services(**{name: service.url for name, service in system.services.items()})
+
+
+@pytest.fixture
+def sku(services) -> str:
+    """A new SKU with 100 units in stock."""
+    sku = f"E2E-{uuid.uuid4().hex[:8]}"
+    add_stock(services, sku, 100)
+    return sku

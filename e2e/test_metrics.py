@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Consumer, Message, Producer
 from prometheus_client.parser import text_string_to_metric_families
 
-from saga_client import Services, add_stock, place_order, poll, wait_terminal
+from saga_client import add_stock, place_order, poll, wait_terminal
 from saga_runtime.kafka import produce_and_wait
 
 WORKER_FAMILIES = ("saga_records_consumed_total", "saga_records_total")
@@ -67,11 +67,6 @@ SHIPPED_SAGA = Counter(
     | handled("order", "shipment-shipped-topic")
     | handled("inventory", "shipment-shipped-topic")
 )
-
-
-@pytest.fixture(scope="module")
-def services(system) -> Services:
-    return Services(**{name: service.url for name, service in system.services.items()})
 
 
 @pytest.fixture

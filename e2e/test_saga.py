@@ -4,21 +4,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-import pytest
-
 from saga_client import Services, add_stock, call, place_order, poll, wait_terminal
-
-
-@pytest.fixture(scope="module")
-def services(system) -> Services:
-    return Services(**{name: service.url for name, service in system.services.items()})
-
-
-@pytest.fixture
-def sku(services) -> str:
-    sku = f"E2E-{uuid.uuid4().hex[:8]}"
-    add_stock(services, sku, 100)
-    return sku
 
 
 def stock(services: Services, sku: str) -> dict:
@@ -108,8 +94,12 @@ def test_concurrent_orders_for_scarce_stock_reserve_exactly_what_there_is(servic
     statuses = sorted(order["status"] for order in finals)
     assert statuses.count("SHIPPED") == 10
     assert statuses.count("FAILED") == 20
-    level = stock(services, sku)
-    assert (level["quantity"], level["reserved"], level["shipped"]) == (0, 0, 10)
+    # Inventory makes a reservation final on its own ShipmentShipped, after the order's.
+    level = poll(
+        lambda: (level := stock(services, sku))["shipped"] == 10 and level,
+        message=f"{sku}'s shipped stock",
+    )
+    assert (level["quantity"], level["reserved"]) == (0, 0)
 
 
 def wait_for_stock(services: Services, sku: str, *, available: int) -> dict:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from saga_client import Services, add_stock, place_order, poll, wait_terminal
+from saga_client import add_stock, place_order, poll, wait_terminal
 
 SERVICE_NAMES = {"order-service", "inventory-service", "payment-service", "shipment-service"}
 
@@ -31,6 +31,7 @@ COMPENSATED_RECORDS = {
     ("inventory-service", "order-shipment-failed-topic"),  # the release
     ("payment-service", "order-shipment-failed-topic"),  # the refund
     ("order-service", "payment-refunded-topic"),
+    ("order-service", "inventory-released-topic"),  # the release confirmed
 }
 
 
@@ -127,11 +128,6 @@ def assert_one_connected_saga(trace: Trace, order_number: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def services(system) -> Services:
-    return Services(**{name: service.url for name, service in system.services.items()})
-
-
-@pytest.fixture(scope="module")
 def shipped(system, services) -> tuple[dict, Trace]:
     sku = f"TRACE-{uuid.uuid4().hex[:8]}"
     add_stock(services, sku, 10)
@@ -163,6 +159,8 @@ def test_a_rejected_shipment_traces_its_release_and_refund_in_the_orders_trace(s
     assert release["parentId"] == refund["parentId"]
     refunded = trace.consumer("order-service", "payment-refunded-topic")
     assert trace.by_id[trace.by_id[refunded["parentId"]]["parentId"]] is refund
+    confirmed = trace.consumer("order-service", "inventory-released-topic")
+    assert trace.by_id[trace.by_id[confirmed["parentId"]]["parentId"]] is release
 
 
 def test_every_log_line_is_json_and_a_records_lines_lead_to_its_trace(system, shipped):

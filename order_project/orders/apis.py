@@ -4,7 +4,14 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from .models import MAX_AMOUNT, MAX_QUANTITY, TERMINAL_STATUSES, Order, OrderStatus
+from .models import (
+    MAX_AMOUNT,
+    MAX_QUANTITY,
+    TERMINAL_STATUSES,
+    Compensation,
+    Order,
+    OrderStatus,
+)
 from .services import place_order
 from .waiting import watcher
 
@@ -50,6 +57,15 @@ class OrderSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     failureReason = serializers.CharField(source="failure_reason", allow_blank=True)
+    compensation = serializers.ChoiceField(
+        choices=Compensation.choices,
+        help_text="For an order that failed after stock was reserved: whether the release (and "
+        "the refund) it needs are PENDING, DONE, or FAILED (not confirmed by the deadline).",
+    )
+    deadlineAt = serializers.DateTimeField(
+        source="deadline_at",
+        help_text="When the saga, or the compensation it waits for, becomes overdue.",
+    )
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 

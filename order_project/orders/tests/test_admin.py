@@ -1,8 +1,11 @@
 """The order admin: orders and their history can be found and read, never changed by hand."""
 
-import pytest
+from datetime import timedelta
 
-from orders.models import Order, OrderHistory, OrderStatus
+import pytest
+from django.utils import timezone
+
+from orders.models import Compensation, Order, OrderHistory, OrderStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +115,21 @@ def test_an_order_cannot_be_deleted_by_hand(admin_client, place_order):
     assert bulk.status_code in (200, 302)
     assert Order.objects.filter(pk=order.pk).exists()
     assert order.history.exists()
+
+
+def test_the_overdue_filter_shows_open_sagas_and_compensations_past_their_deadline(
+    admin_client, order_in
+):
+    past = timezone.now() - timedelta(seconds=1)
+    pending, paid, shipped = (
+        order_in(s) for s in (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.SHIPPED)
+    )
+    compensating, on_time = order_in(OrderStatus.SHIPMENT_FAILED), order_in(OrderStatus.CONFIRMED)
+    Order.objects.filter(pk__in=[pending.pk, paid.pk, shipped.pk, compensating.pk]).update(
+        deadline_at=past
+    )
+    Order.objects.filter(pk=compensating.pk).update(compensation=Compensation.FAILED)
+
+    response = admin_client.get(CHANGELIST, {"overdue": "yes"})
+
+    assert listed(response) == {str(o.order_number) for o in (pending, paid, compensating)}

@@ -53,6 +53,8 @@ def test_placing_an_order_answers_201_with_the_pending_order_and_where_to_find_i
         "quantity",
         "status",
         "failureReason",
+        "compensation",
+        "deadlineAt",
         "createdAt",
         "updatedAt",
         "history",
@@ -60,7 +62,12 @@ def test_placing_an_order_answers_201_with_the_pending_order_and_where_to_find_i
     assert body["id"] == order.id
     assert body["orderNumber"] == str(order.order_number)
     assert (body["skuCode"], body["price"], body["quantity"]) == ("SKU-1", "49.90", 3)
-    assert (body["status"], body["failureReason"]) == (OrderStatus.PENDING, "")
+    assert (body["status"], body["failureReason"], body["compensation"]) == (
+        OrderStatus.PENDING,
+        "",
+        "",
+    )
+    assert datetime.fromisoformat(body["deadlineAt"]) == order.deadline_at
     assert datetime.fromisoformat(body["createdAt"]) == order.created_at
     assert datetime.fromisoformat(body["updatedAt"]) == order.updated_at
     [line] = body["history"]
