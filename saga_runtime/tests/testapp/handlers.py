@@ -2,8 +2,10 @@
 
 ``record_order`` applies an order and publishes an event; ``fail_as_told`` fails the way the
 event's reason says, so tests can drive the worker's retry and dead-letter paths.
+``tick`` is a periodic task whose first run fails.
 """
 
+import uuid
 from collections import Counter
 
 from django.db import OperationalError
@@ -42,3 +44,18 @@ def fail_as_told(event: PaymentFailedEvent) -> None:
 
 
 HANDLERS = {OrderPlacedEvent: record_order, PaymentFailedEvent: fail_as_told}
+
+
+#: Runs of :func:`tick`, kept in memory: the tests run the worker in their own process.
+ticks: list[int] = []
+
+
+def tick() -> None:
+    """Count a run in the database; the first run fails as if the database were down."""
+    ticks.append(len(ticks) + 1)
+    if len(ticks) == 1:
+        raise OperationalError("connection refused (simulated outage)")
+    Ledger.objects.create(order_number=uuid.uuid4(), amount=len(ticks))
+
+
+PERIODIC_TASKS = {tick: 0.05}
