@@ -30,6 +30,11 @@ CONTRACT = {
     "ShipmentFailedEvent": ("shipment-failed-topic", ["reason"]),
     "OrderShipmentFailedEvent": ("order-shipment-failed-topic", ["reason"]),
     "PaymentRefundedEvent": ("payment-refunded-topic", ["amount", "reason"]),
+    # Added by us (docs/decisions/0011): inventory confirms a release to the order.
+    "InventoryReleasedEvent": (
+        "inventory-released-topic",
+        ["skuCode", "releasedQuantity", "reason"],
+    ),
 }
 
 # Optional fields we added beyond the contract (a producer may add fields, never drop them).
