@@ -862,7 +862,8 @@ class Audit:
                 if len(rows) > 1:
                     self.add(
                         "duplicated effects",
-                        f"one POST ({attempts}) made orders {ids}",
+                        f"one POST made orders {ids}, its 201 named {placed.order_id}: an "
+                        f"attempt answered otherwise had created one (answers: {attempts})",
                         placed.order_id,
                     )
             elif placed.outcome == "failed":
@@ -1065,8 +1066,9 @@ def report(args, *, run, orders, faults, audit, found, phases) -> str:
     load_seconds = phases["load_end"] - phases["load_start"]
     lines += [
         "",
-        f"duration: load with faults {load_seconds:.0f} s, then quiet {phases['settled']:.0f} s "
-        f"until quiescence; whole run {phases['total']:.0f} s",
+        f"duration: load with faults {load_seconds:.0f} s, then {phases['settled']:.0f} s until "
+        f"{'quiescence' if phases['quiescent'] else 'the settle timeout, NOT quiescent'}; "
+        f"whole run {phases['total']:.0f} s",
         f"throughput during the faults: {len(during) / load_seconds:.2f} sagas/s ended "
         f"({len(during)} of {len(found)}; offered {args.rate}/s)",
     ]
@@ -1192,7 +1194,7 @@ def main() -> int:
 
     audit = Audit(infra, run, orders, stock)
     log(f"chaos {run}: waiting for quiescence (at most {args.settle_timeout:.0f} s)")
-    wait_for_quiescence(infra, audit, args.settle_timeout)
+    quiescent = wait_for_quiescence(infra, audit, args.settle_timeout)
     settled = time.time() - quiet_from
     dlt_after = end_offsets(infra, dlt_topics)
     found = audit.check(dlt_before, dlt_after, run_started)
@@ -1204,6 +1206,7 @@ def main() -> int:
         "load_start": run_started,
         "load_end": load_end,
         "settled": settled,
+        "quiescent": quiescent,
         "total": time.monotonic() - started,
     }
     table = report(
