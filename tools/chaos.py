@@ -496,7 +496,7 @@ class Faults:
         name = self.rng.choice(sorted(self.workers))
         delay = self.rng.uniform(1, 5)
         fault = Fault("worker-kill", name, time.time())
-        os.kill(self.infra.pid(name), signal.SIGKILL)
+        kill(self.infra.pid(name))
         time.sleep(delay)  # the fault's planned length
         fault.restarted = time.time()
         self.infra.run("system.sh", "revive")
@@ -510,7 +510,7 @@ class Faults:
         # Mid-request: wait (briefly) for a POST to be in flight.
         wait_until(lambda: self.load.in_flight > 0, timeout=5, interval=0.01)
         fault = Fault("web-kill", name, time.time(), note=f"({self.load.in_flight} POSTs open)")
-        os.killpg(self.infra.pid(name), signal.SIGKILL)  # gunicorn and its workers
+        kill(self.infra.pid(name), group=True)  # gunicorn and its workers
         fault.restarted = time.time()
         self.infra.run("system.sh", "revive")
         if wait_until(lambda: http_ok(f"{self.services.order}/health/ready"), timeout=60):
@@ -533,7 +533,7 @@ class Faults:
     def _broker_kill(self) -> Fault:
         length = self.rng.uniform(5, 20)
         fault = Fault("broker-kill", "kafka", time.time())
-        os.kill(self.infra.pid("kafka"), signal.SIGKILL)
+        kill(self.infra.pid("kafka"))
         time.sleep(length)  # the fault's planned length
         fault.restarted = time.time()
         self.infra.run("infra.sh", "up")  # returns once the broker answers
@@ -618,6 +618,17 @@ class Faults:
             fault.recovery = max(0.0, time.time() - fault.restarted)
         else:
             self.stuck.update(open_orders)
+
+
+def kill(pid: int, *, group: bool = False) -> None:
+    """SIGKILL ``pid`` (or its process group) and wait until it is gone: a process still
+    tearing down would look alive to ``system.sh revive``, which would then leave it be."""
+    if group:
+        os.killpg(pid, signal.SIGKILL)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    if not wait_until(lambda: not alive(pid), timeout=30, interval=0.05):
+        raise RuntimeError(f"pid {pid} survives SIGKILL")
 
 
 def applied_records(port: int) -> float:
