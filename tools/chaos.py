@@ -1062,7 +1062,7 @@ def report(args, *, run, orders, faults, audit, found, phases) -> str:
         lines.append(
             f"  {kind:<14} {len(done):>8} {statistics.median(downs):>9.1f} "
             f"{seconds(backs):>17} {seconds(recoveries):>21} "
-            f"{max(longest) if longest else 0:>15.1f}{note}"
+            f"{f'{max(longest):.1f}' if longest else '-':>15}{note}"
         )
     if faults.crashed:
         lines.append(f"  exited by themselves (revived): {', '.join(faults.crashed)}")
