@@ -1,6 +1,9 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+
+from saga_runtime.api import IsStaffOrReadOnly, error_responses
 
 from .models import MAX_STOCK, Stock
 from .services import StockLimitExceeded, add_stock
@@ -25,14 +28,29 @@ class StockSerializer(serializers.ModelSerializer):
 
 
 class StockListCreateApi(generics.ListAPIView):
-    """Stock per SKU. POST `{skuCode, quantity}` to add stock (201 for a new SKU, else 200)."""
+    """Stock per SKU. Staff POST `{skuCode, quantity}` to add stock (201 for a new SKU, else
+    200)."""
 
     queryset = Stock.objects.all()
     serializer_class = StockSerializer
+    permission_classes = [IsStaffOrReadOnly]
 
     def get_serializer_class(self):
         return AddStockSerializer if self.request.method == "POST" else StockSerializer
 
+    @extend_schema(
+        request=AddStockSerializer,
+        responses={
+            200: StockSerializer,
+            201: StockSerializer,
+            **error_responses(400, 401, 403, 413, 429, 503),
+        },
+        examples=[
+            OpenApiExample(
+                "Ten units", value={"skuCode": "SKU-1", "quantity": 10}, request_only=True
+            )
+        ],
+    )
     def post(self, request, *args, **kwargs) -> Response:
         serializer = AddStockSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -51,7 +69,10 @@ class StockListCreateApi(generics.ListAPIView):
         )
 
 
+@extend_schema(responses={200: StockSerializer, **error_responses(401, 404, 429, 503)})
 class StockDetailApi(generics.RetrieveAPIView):
+    """One SKU's stock."""
+
     queryset = Stock.objects.all()
     serializer_class = StockSerializer
     lookup_field = "sku_code"

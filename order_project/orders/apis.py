@@ -1,8 +1,14 @@
+import re
 from decimal import Decimal
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+
+from saga_runtime.api import error_responses
 
 from .models import (
     MAX_AMOUNT,
@@ -12,11 +18,28 @@ from .models import (
     Order,
     OrderStatus,
 )
-from .services import place_order
+from .services import IdempotencyKeyReused, place_order, place_order_once
 from .waiting import watcher
 
 #: The longest a client may ask ``GET /api/orders/{id}?wait=`` to wait.
 MAX_WAIT_SECONDS = 30
+#: What an Idempotency-Key may be: 1 to 255 printable ASCII characters (a UUID is typical).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Makes the request safe to retry: the same key (1–255 printable ASCII "
+    "characters, e.g. a UUID) from the same user within 24 h answers with the order the first "
+    "request placed (201, header `Idempotent-Replayed: true`) and places nothing; with a "
+    "different body it answers 422.",
+)
+
+
+class IdempotencyKeyConflict(APIException):
+    status_code = 422
+    default_detail = "This Idempotency-Key was used for a different order."
 
 
 class PlaceOrderSerializer(serializers.Serializer):
@@ -75,28 +98,62 @@ class OrderDetailSerializer(OrderSerializer):
 
 
 class OrderListCreateApi(generics.ListAPIView):
-    """Orders, newest first. POST `{skuCode, price, quantity}` to place one."""
+    """Your orders, newest first (staff see everyone's). POST `{skuCode, price, quantity}` to
+    place one."""
 
-    queryset = Order.objects.all()
     serializer_class = OrderSerializer
+
+    def get_queryset(self):
+        return visible_orders(self.request.user, Order.objects.all())
 
     def get_serializer_class(self):
         # The browsable API's form shows the fields a client sends, not those it gets back.
         return PlaceOrderSerializer if self.request.method == "POST" else OrderSerializer
 
+    @extend_schema(
+        request=PlaceOrderSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: OrderDetailSerializer, **error_responses(400, 401, 413, 422, 429, 503)},
+        examples=[
+            OpenApiExample(
+                "Two of a SKU",
+                value={"skuCode": "SKU-1", "price": "49.99", "quantity": 2},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request, *args, **kwargs) -> Response:
         serializer = PlaceOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        order = place_order(
-            sku_code=data["skuCode"], price=data["price"], quantity=data["quantity"]
-        )
-        location = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
+        fields = {"sku_code": data["skuCode"], "price": data["price"], "quantity": data["quantity"]}
+        headers = {}
+        if (key := request.headers.get("Idempotency-Key")) is None:
+            order = place_order(owner=request.user, **fields)
+        else:
+            if not IDEMPOTENCY_KEY.fullmatch(key):
+                raise serializers.ValidationError(
+                    {"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]}
+                )
+            try:
+                order, placed = place_order_once(owner=request.user, key=key, **fields)
+            except IdempotencyKeyReused as error:
+                raise IdempotencyKeyConflict(str(error)) from error
+            if not placed:
+                headers["Idempotent-Replayed"] = "true"
+        headers["Location"] = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
         return Response(
-            OrderDetailSerializer(order).data,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": location},
+            OrderDetailSerializer(order).data, status=status.HTTP_201_CREATED, headers=headers
         )
+
+    @extend_schema(responses={200: OrderSerializer(many=True), **error_responses(401, 429, 503)})
+    def get(self, request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+def visible_orders(user, queryset):
+    """The orders ``user`` may see: all of them for staff, their own for anyone else."""
+    return queryset if user.is_staff else queryset.filter(owner=user)
 
 
 class WaitSerializer(serializers.Serializer):
@@ -115,8 +172,17 @@ class OrderDetailApi(generics.RetrieveAPIView):
     seconds with the order as it is then, instead of the client polling.
     """
 
-    queryset = Order.objects.prefetch_related("history")
     serializer_class = OrderDetailSerializer
+
+    def get_queryset(self):
+        return visible_orders(self.request.user, Order.objects.prefetch_related("history"))
+
+    @extend_schema(
+        parameters=[WaitSerializer],
+        responses={200: OrderDetailSerializer, **error_responses(400, 401, 404, 429, 503)},
+    )
+    def get(self, request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
     def get_object(self) -> Order:
         params = WaitSerializer(data=self.request.query_params)
@@ -125,7 +191,8 @@ class OrderDetailApi(generics.RetrieveAPIView):
             pk = self.kwargs["pk"]
             # The waiter is registered before the status is read, so an end in between wakes it.
             with watcher.waiting_for(pk, timeout=wait) as ended:
-                status = Order.objects.filter(pk=pk).values_list("status", flat=True).first()
+                mine = visible_orders(self.request.user, Order.objects.all())
+                status = mine.filter(pk=pk).values_list("status", flat=True).first()
                 if status is not None and status not in TERMINAL_STATUSES:
                     ended.wait(wait)
         return super().get_object()

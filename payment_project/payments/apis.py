@@ -1,6 +1,8 @@
-from rest_framework import generics, serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, serializers
 
-from saga_runtime.api import OrderIdFilterMixin
+from saga_runtime.api import OrderIdFilterMixin, error_responses
 
 from .models import Payment
 
@@ -27,13 +29,22 @@ class PaymentSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema(
+    parameters=[OpenApiParameter("orderId", OpenApiTypes.INT, description="Only this order's.")],
+    responses={200: PaymentSerializer(many=True), **error_responses(400, 401, 403, 429, 503)},
+)
 class PaymentListApi(OrderIdFilterMixin, generics.ListAPIView):
-    """Payments, newest first; `?orderId=` filters by order."""
+    """Payments, newest first; `?orderId=` filters by order. Staff only."""
 
     queryset = Payment.objects.all()
     serializer_class = PaymentSerializer
+    permission_classes = [permissions.IsAdminUser]
 
 
+@extend_schema(responses={200: PaymentSerializer, **error_responses(401, 403, 404, 429, 503)})
 class PaymentDetailApi(generics.RetrieveAPIView):
+    """One payment. Staff only."""
+
     queryset = Payment.objects.all()
     serializer_class = PaymentSerializer
+    permission_classes = [permissions.IsAdminUser]

@@ -7,7 +7,8 @@ Nothing a client sends may answer 500 or show an exception's name.
 from http import HTTPStatus
 
 from django.http import HttpRequest, JsonResponse
-from rest_framework import exceptions
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -17,6 +18,47 @@ def error_body(code: int, detail: str, fields: dict | None = None) -> dict:
     if fields:
         body["fields"] = fields
     return body
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 4xx and 5xx answer."""
+
+    status = serializers.IntegerField(help_text="The HTTP status code.")
+    error = serializers.CharField(help_text="The status code's reason phrase.")
+    detail = serializers.CharField(help_text="What went wrong, for a person.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors only: each invalid field (or header) and its messages.",
+    )
+
+    class Meta:
+        ref_name = "Error"
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The OpenAPI description of the error answers ``codes``, all in the one error shape."""
+    reasons = {
+        400: "Invalid input: `fields` says what, per field.",
+        401: "No credentials, or wrong ones: send `Authorization: Token <key>` or log in.",
+        403: "Authenticated, but not allowed (staff only).",
+        404: "No such resource (or not yours).",
+        413: "The body is larger than the service accepts.",
+        422: "The Idempotency-Key was used before for a different request.",
+        429: "Too many requests: slow down (see `Retry-After`).",
+        503: "A dependency (the database) is down: try again after `Retry-After` seconds.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=reasons[code]) for code in codes}
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    """Any authenticated user reads; only staff write."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in permissions.SAFE_METHODS or user.is_staff
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -101,6 +101,9 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
             "django.contrib.staticfiles",
             "django_prometheus",
             "rest_framework",
+            "rest_framework.authtoken",
+            "drf_spectacular",
+            "drf_spectacular_sidecar",
             "saga_runtime",
             domain_app,
         ],
@@ -158,12 +161,35 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
             "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
             "PAGE_SIZE": 20,
             "EXCEPTION_HANDLER": "saga_runtime.api.exception_handler",
-            # The API is open like the seed's; the admin is where login matters.
+            # Programs send "Authorization: Token <key>"; people use the browsable API and the
+            # admin with a session (ADR 13). Token first: an anonymous request answers 401
+            # with WWW-Authenticate rather than 403.
             "DEFAULT_AUTHENTICATION_CLASSES": [
+                "rest_framework.authentication.TokenAuthentication",
                 "rest_framework.authentication.SessionAuthentication",
             ],
-            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
             "UNAUTHENTICATED_USER": None,
+            "DEFAULT_THROTTLE_CLASSES": [
+                "rest_framework.throttling.AnonRateThrottle",
+                "rest_framework.throttling.UserRateThrottle",
+            ],
+            "DEFAULT_THROTTLE_RATES": {
+                "anon": env("API_THROTTLE_ANON", "60/minute"),
+                "user": env("API_THROTTLE_USER", "100/second"),
+            },
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        },
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": f"{service.capitalize()} service API",
+            "DESCRIPTION": f"The {service} service of the saga orders system.",
+            "VERSION": "1.0.0",
+            # The UI's assets come from this service (drf-spectacular-sidecar), not a CDN.
+            "SWAGGER_UI_DIST": "SIDECAR",
+            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+            "REDOC_DIST": "SIDECAR",
+            "SERVE_INCLUDE_SCHEMA": False,
+            "COMPONENT_SPLIT_REQUEST": True,
         },
         "LOGGING": logging_config(service),
         # The Kafka runtime (saga_runtime.conf reads these lazily).
@@ -267,4 +293,7 @@ def test_overrides(settings: dict) -> dict:
         "SAGA_RELAY_POLL_SECONDS": 0.2,
         "TRACING_ENABLED": env_bool("TRACING_ENABLED", False),
         "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # Tests fire requests far faster than any client should; test_throttling.py lowers these.
+        "REST_FRAMEWORK": settings["REST_FRAMEWORK"]
+        | {"DEFAULT_THROTTLE_RATES": {"anon": "100000/second", "user": "100000/second"}},
     }

@@ -16,8 +16,11 @@ URL = "/api/inventories"
 
 
 @pytest.fixture
-def api() -> APIClient:
-    return APIClient()
+def api(staff_token) -> APIClient:
+    """Staff, who may do everything here (test_permissions.py covers everyone else)."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {staff_token}")
+    return api
 
 
 def add(api: APIClient, body, **kwargs):

@@ -17,3 +17,5 @@ globals().update(
 # unconfirmed, before the worker steps in (orders.services.expire_saga, ADR 0011).
 SAGA_DEADLINE_SECONDS = env_int("SAGA_DEADLINE_SECONDS", 300)
 SAGA_PERIODIC_TASKS = "orders.handlers.PERIODIC_TASKS"
+# How long POST /api/orders remembers an Idempotency-Key (orders.services.place_order_once).
+IDEMPOTENCY_KEY_RETENTION_HOURS = env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 24)

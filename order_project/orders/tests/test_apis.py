@@ -10,7 +10,6 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from orders import services
 from orders.models import Order, OrderStatus
@@ -253,9 +252,9 @@ def test_a_megabyte_of_junk_answers_400(client):
 
 
 @pytest.mark.parametrize("opening", [b"[", b'{"a":'])
-def test_deeply_nested_json_answers_400(opening):
+def test_deeply_nested_json_answers_400(client, opening):
     # As a server would answer, rather than re-raising the view's exception into the test.
-    client = Client(raise_request_exception=False)
+    client.raise_request_exception = False
 
     response = post_json(client, opening * 100_000)
 
