@@ -111,6 +111,9 @@ class OrderListCreateApi(generics.ListAPIView):
         return PlaceOrderSerializer if self.request.method == "POST" else OrderSerializer
 
     @extend_schema(
+        summary="Place an order",
+        description="Stores the order PENDING and starts its saga; follow it at `Location` "
+        "(`?wait=N` answers once it has ended).",
         request=PlaceOrderSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: OrderDetailSerializer, **error_responses(400, 401, 413, 422, 429, 503)},
@@ -146,7 +149,11 @@ class OrderListCreateApi(generics.ListAPIView):
             OrderDetailSerializer(order).data, status=status.HTTP_201_CREATED, headers=headers
         )
 
-    @extend_schema(responses={200: OrderSerializer(many=True), **error_responses(401, 429, 503)})
+    @extend_schema(
+        summary="List your orders",
+        description="Newest first, 20 to a page; staff see everyone's.",
+        responses={200: OrderSerializer(many=True), **error_responses(401, 429, 503)},
+    )
     def get(self, request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -178,6 +185,9 @@ class OrderDetailApi(generics.RetrieveAPIView):
         return visible_orders(self.request.user, Order.objects.prefetch_related("history"))
 
     @extend_schema(
+        summary="An order with its history",
+        description="Yours (staff: anyone's); others answer 404. `?wait=N` (at most 30) "
+        "answers once the order has ended, or after N seconds as it is then.",
         parameters=[WaitSerializer],
         responses={200: OrderDetailSerializer, **error_responses(400, 401, 404, 429, 503)},
     )

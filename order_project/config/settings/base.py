@@ -13,6 +13,11 @@ globals().update(
     )
 )
 
+# The order's status appears in orders and in their history lines: one enum in the schema.
+globals()["SPECTACULAR_SETTINGS"]["ENUM_NAME_OVERRIDES"] = {
+    "OrderStatusEnum": "orders.models.OrderStatus"
+}
+
 # How long an order may stay PENDING, CONFIRMED or PAID, and how long a compensation may stay
 # unconfirmed, before the worker steps in (orders.services.expire_saga, ADR 0011).
 SAGA_DEADLINE_SECONDS = env_int("SAGA_DEADLINE_SECONDS", 300)
