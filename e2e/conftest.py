@@ -4,6 +4,7 @@ sent to the running Zipkin."""
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -101,6 +102,7 @@ class System:
     services: dict[str, Service]
     logs: Path
     zipkin_url: str
+    tokens: dict[str, str]  # API token by role: customer, staff
 
     def url(self, service: str, path: str) -> str:
         return self.services[service].url + path
@@ -189,6 +191,8 @@ def system(tmp_path_factory) -> System:
     managed = [
         (svc, ROOT / f"{svc.name}_project", logs / f"{svc.name}") for svc in services.values()
     ]
+    # One customer and one staff user, each with the same token in all four services.
+    tokens = {"customer": secrets.token_hex(20), "staff": secrets.token_hex(20)}
     for svc, directory, _ in managed:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
@@ -196,6 +200,15 @@ def system(tmp_path_factory) -> System:
             env=svc.env,
             check=True,
         )
+        for role, token in tokens.items():
+            subprocess.run(
+                [sys.executable, "manage.py", "create_api_user", f"e2e-{role}", "--token", token]
+                + (["--staff"] if role == "staff" else []),
+                cwd=directory,
+                env=svc.env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
     subprocess.run(
         [sys.executable, "manage.py", "create_topics"],
         cwd=managed[0][1],
@@ -211,7 +224,7 @@ def system(tmp_path_factory) -> System:
         for svc in services.values():
             for role in COMMANDS:
                 svc.wait_ready(role)
-        yield System(services, logs, ZIPKIN_URL)
+        yield System(services, logs, ZIPKIN_URL, tokens)
     finally:
         for svc in services.values():
             for process in svc.processes.values():
@@ -227,7 +240,11 @@ def system(tmp_path_factory) -> System:
 @pytest.fixture(scope="session")
 def services(system) -> Services:
     """Clients' view of the system: the four services' base URLs."""
-    return Services(**{name: service.url for name, service in system.services.items()})
+    return Services(
+        **{name: service.url for name, service in system.services.items()},
+        token=system.tokens["customer"],
+        staff_token=system.tokens["staff"],
+    )
 
 
 @pytest.fixture
