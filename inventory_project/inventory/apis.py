@@ -10,27 +10,36 @@ from .services import StockLimitExceeded, add_stock
 
 
 class AddStockSerializer(serializers.Serializer):
-    skuCode = serializers.CharField(max_length=64, help_text="The product's SKU.")
+    """What staff send to add stock (field names are camelCase on the wire)."""
+
+    sku_code = serializers.CharField(
+        max_length=64, label="SKU code", help_text="The product's SKU."
+    )
     quantity = serializers.IntegerField(
         min_value=0, max_value=MAX_STOCK, help_text="Units to add to the SKU's stock."
     )
 
 
 class StockSerializer(serializers.ModelSerializer):
-    skuCode = serializers.CharField(source="sku_code")
-    quantity = serializers.IntegerField(source="available", help_text="Available to reserve.")
-    totalAdded = serializers.IntegerField(source="total_added")
-    updatedAt = serializers.DateTimeField(source="updated_at")
+    url = serializers.HyperlinkedIdentityField(
+        view_name="stock-detail", lookup_field="sku_code", read_only=True
+    )
+    sku_code = serializers.CharField(read_only=True, label="SKU code")
+    quantity = serializers.IntegerField(
+        source="available", read_only=True, help_text="Available to reserve."
+    )
 
     class Meta:
         model = Stock
-        fields = ["skuCode", "quantity", "reserved", "shipped", "totalAdded", "updatedAt"]
+        fields = ["url", "sku_code", "quantity", "reserved", "shipped", "total_added", "updated_at"]
+        read_only_fields = fields
 
 
 class StockListCreateApi(generics.ListAPIView):
     """Stock per SKU. Staff POST `{skuCode, quantity}` to add stock (201 for a new SKU, else
     200)."""
 
+    name = "Stock"
     queryset = Stock.objects.all()
     serializer_class = StockSerializer
     permission_classes = [IsStaffOrReadOnly]
@@ -56,14 +65,15 @@ class StockListCreateApi(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         try:
             stock, created = add_stock(
-                sku_code=serializer.validated_data["skuCode"],
+                sku_code=serializer.validated_data["sku_code"],
                 quantity=serializer.validated_data["quantity"],
             )
         except StockLimitExceeded as error:
             raise serializers.ValidationError({"quantity": [str(error)]}) from error
         location = reverse("stock-detail", kwargs={"sku_code": stock.sku_code}, request=request)
         return Response(
-            StockSerializer(stock).data,
+            # A plain dict: the browsable API's form stays the one for adding stock.
+            dict(StockSerializer(stock, context={"request": request}).data),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
             headers={"Location": location},
         )
@@ -73,6 +83,7 @@ class StockListCreateApi(generics.ListAPIView):
 class StockDetailApi(generics.RetrieveAPIView):
     """One SKU's stock."""
 
+    name = "SKU stock"
     queryset = Stock.objects.all()
     serializer_class = StockSerializer
     lookup_field = "sku_code"

@@ -1,6 +1,8 @@
 import re
 from decimal import Decimal
 
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -43,11 +45,16 @@ class IdempotencyKeyConflict(APIException):
 
 
 class PlaceOrderSerializer(serializers.Serializer):
-    skuCode = serializers.CharField(max_length=64, help_text="The product's SKU.")
+    """What a client sends to place an order (field names are camelCase on the wire)."""
+
+    sku_code = serializers.CharField(
+        max_length=64, label="SKU code", help_text="The product's SKU."
+    )
     price = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),
+        label="Unit price",
         help_text="Unit price, e.g. 49.99.",
     )
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
@@ -62,49 +69,71 @@ class PlaceOrderSerializer(serializers.Serializer):
 
 # Plain serializers, not ModelSerializers: a ModelSerializer rebuilds its fields from the model
 # on every instantiation, which was a third of the order service's CPU per request
-# (docs/decisions/0009).
+# (docs/decisions/0009). Read-only: they describe answers, never forms.
 class OrderHistorySerializer(serializers.Serializer):
-    fromStatus = serializers.CharField(source="from_status")
-    toStatus = serializers.ChoiceField(source="to_status", choices=OrderStatus.choices)
-    eventType = serializers.CharField(source="event_type")
-    eventId = serializers.UUIDField(source="event_id", allow_null=True)
-    reason = serializers.CharField(allow_blank=True)
-    occurredAt = serializers.DateTimeField(source="occurred_at")
+    from_status = serializers.CharField(read_only=True)
+    to_status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    event_type = serializers.CharField(read_only=True, help_text="The event that caused it.")
+    event_id = serializers.UUIDField(allow_null=True, read_only=True)
+    reason = serializers.CharField(read_only=True)
+    occurred_at = serializers.DateTimeField(read_only=True)
 
 
 class OrderSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    orderNumber = serializers.UUIDField(source="order_number")
-    skuCode = serializers.CharField(source="sku_code", max_length=64)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
-    quantity = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    failureReason = serializers.CharField(source="failure_reason", allow_blank=True)
+    url = serializers.HyperlinkedIdentityField(view_name="order-detail", read_only=True)
+    order_number = serializers.UUIDField(read_only=True)
+    sku_code = serializers.CharField(read_only=True, label="SKU code")
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    failure_reason = serializers.CharField(read_only=True)
     compensation = serializers.ChoiceField(
         choices=Compensation.choices,
+        read_only=True,
         help_text="For an order that failed after stock was reserved: whether the release (and "
         "the refund) it needs are PENDING, DONE, or FAILED (not confirmed by the deadline).",
     )
-    deadlineAt = serializers.DateTimeField(
-        source="deadline_at",
-        help_text="When the saga, or the compensation it waits for, becomes overdue.",
+    deadline_at = serializers.DateTimeField(
+        read_only=True, help_text="When the saga, or the compensation it waits for, is overdue."
     )
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class OrderDetailSerializer(OrderSerializer):
-    history = OrderHistorySerializer(many=True)
+    history = OrderHistorySerializer(many=True, read_only=True)
+
+
+class OrderFilter(django_filters.FilterSet):
+    """``?status=``, ``?skuCode=``, ``?createdAfter=``, ``?createdBefore=`` (ISO 8601); a
+    value that does not fit answers 400."""
+
+    skuCode = django_filters.CharFilter(field_name="sku_code", label="SKU code")
+    createdAfter = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", label="Placed at or after"
+    )
+    createdBefore = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", label="Placed before"
+    )
+
+    class Meta:
+        model = Order
+        fields = ["status"]
 
 
 class OrderListCreateApi(generics.ListAPIView):
     """Your orders, newest first (staff see everyone's). POST `{skuCode, price, quantity}` to
     place one."""
 
+    name = "Orders"
+    queryset = Order.objects.all()
     serializer_class = OrderSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
 
     def get_queryset(self):
-        return visible_orders(self.request.user, Order.objects.all())
+        return visible_orders(self.request.user, super().get_queryset())
 
     def get_serializer_class(self):
         # The browsable API's form shows the fields a client sends, not those it gets back.
@@ -129,7 +158,11 @@ class OrderListCreateApi(generics.ListAPIView):
         serializer = PlaceOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        fields = {"sku_code": data["skuCode"], "price": data["price"], "quantity": data["quantity"]}
+        fields = {
+            "sku_code": data["sku_code"],
+            "price": data["price"],
+            "quantity": data["quantity"],
+        }
         headers = {}
         if (key := request.headers.get("Idempotency-Key")) is None:
             order = place_order(owner=request.user, **fields)
@@ -145,9 +178,10 @@ class OrderListCreateApi(generics.ListAPIView):
             if not placed:
                 headers["Idempotent-Replayed"] = "true"
         headers["Location"] = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
-        return Response(
-            OrderDetailSerializer(order).data, status=status.HTTP_201_CREATED, headers=headers
-        )
+        # A plain dict: the browsable API then builds its form from PlaceOrderSerializer (what
+        # a client sends) rather than from the answer's serializer.
+        answer = dict(OrderDetailSerializer(order, context={"request": request}).data)
+        return Response(answer, status=status.HTTP_201_CREATED, headers=headers)
 
     @extend_schema(
         summary="List your orders",
@@ -179,10 +213,12 @@ class OrderDetailApi(generics.RetrieveAPIView):
     seconds with the order as it is then, instead of the client polling.
     """
 
+    name = "Order"
+    queryset = Order.objects.prefetch_related("history")
     serializer_class = OrderDetailSerializer
 
     def get_queryset(self):
-        return visible_orders(self.request.user, Order.objects.prefetch_related("history"))
+        return visible_orders(self.request.user, super().get_queryset())
 
     @extend_schema(
         summary="An order with its history",

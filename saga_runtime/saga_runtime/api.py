@@ -6,10 +6,14 @@ Nothing a client sends may answer 500 or show an exception's name.
 
 from http import HTTPStatus
 
+import django_filters
+from django import forms
 from django.http import HttpRequest, JsonResponse
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -85,18 +89,38 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
     return JsonResponse(error_body(400, "Bad request."), status=400)
 
 
-class OrderIdFilterMixin:
-    """Lets a list view be filtered with ``?orderId=<integer>`` (400 for anything else)."""
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        raw = self.request.query_params.get("orderId")
-        if raw is None:
-            return queryset
-        try:
-            order_id = int(raw)
-        except ValueError:
-            order_id = None
-        if order_id is None or not 1 <= order_id < 2**63:
-            raise exceptions.ValidationError({"orderId": ["Must be a positive integer."]})
-        return queryset.filter(order_id=order_id)
+
+class ByOrderFilterSet(django_filters.FilterSet):
+    """Filters of a list of records kept per order: ``?orderId=`` (a value that is not an
+    order id answers 400, as does any other filter's; an empty one filters nothing)."""
+
+    orderId = IntegerFilter(
+        field_name="order_id",
+        min_value=1,
+        max_value=2**63 - 1,
+        label="Order id",
+        help_text="Only this order's.",
+    )
+
+
+class ApiRoot(APIView):
+    """The service's endpoints. Its API documentation: `docs` (Swagger UI), `redoc`, and the
+    OpenAPI `schema` itself."""
+
+    permission_classes = [permissions.AllowAny]
+    #: {name: URL name} of the endpoints to list, set by each service's urls.py.
+    endpoints: dict[str, str] = {}
+    name = "API"
+
+    @extend_schema(exclude=True)
+    def get(self, request, format=None) -> Response:
+        names = self.endpoints | {"docs": "swagger-ui", "redoc": "redoc", "schema": "schema"}
+        return Response(
+            {
+                name: reverse(url_name, request=request, format=format)
+                for name, url_name in names.items()
+            }
+        )

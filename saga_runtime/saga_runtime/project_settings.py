@@ -102,6 +102,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
             "django_prometheus",
             "rest_framework",
             "rest_framework.authtoken",
+            "django_filters",
             "drf_spectacular",
             "drf_spectacular_sidecar",
             "saga_runtime",
@@ -110,6 +111,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "MIDDLEWARE": [
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "django.middleware.security.SecurityMiddleware",
+            "saga_runtime.middleware.RequestTooLargeMiddleware",
             "saga_runtime.middleware.RejectNulMiddleware",
             "saga_runtime.middleware.DatabaseUnavailableMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -149,14 +151,17 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "USE_TZ": True,
         "STATIC_URL": "static/",
         "REST_FRAMEWORK": {
+            # Serializers name fields in snake_case; the wire is camelCase, converted once here
+            # (djangorestframework-camel-case). HTML forms post the serializers' own names, which
+            # the form parsers accept as well as camelCase.
             "DEFAULT_RENDERER_CLASSES": [
-                "rest_framework.renderers.JSONRenderer",
-                "rest_framework.renderers.BrowsableAPIRenderer",
+                "djangorestframework_camel_case.render.CamelCaseJSONRenderer",
+                "djangorestframework_camel_case.render.CamelCaseBrowsableAPIRenderer",
             ],
             "DEFAULT_PARSER_CLASSES": [
                 "saga_runtime.parsers.JSONParser",
-                "rest_framework.parsers.FormParser",
-                "rest_framework.parsers.MultiPartParser",
+                "djangorestframework_camel_case.parser.CamelCaseFormParser",
+                "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
             ],
             "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
             "PAGE_SIZE": 20,
@@ -190,7 +195,13 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
             "REDOC_DIST": "SIDECAR",
             "SERVE_INCLUDE_SCHEMA": False,
             "COMPONENT_SPLIT_REQUEST": True,
+            "POSTPROCESSING_HOOKS": [
+                "drf_spectacular.hooks.postprocess_schema_enums",
+                "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+            ],
         },
+        # DRF's name for errors of no one field stays as DRF clients know it.
+        "JSON_CAMEL_CASE": {"JSON_UNDERSCOREIZE": {"ignore_keys": ("non_field_errors",)}},
         "LOGGING": logging_config(service),
         # The Kafka runtime (saga_runtime.conf reads these lazily).
         "KAFKA_BOOTSTRAP_SERVERS": env("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),

@@ -1,7 +1,7 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import health
+from . import api, health
 
 urlpatterns = [
     # The service's OpenAPI 3 description (?format=json for JSON) and two readers of it.
@@ -11,4 +11,7 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("", include("django_prometheus.urls")),
+    # Last: any other path answers the API's JSON 404 even with DEBUG on, except under
+    # admin/ and static/, whose own 404s and redirects (a missing slash) stay as they are.
+    re_path(r"^(?!admin(?:/|$)|static/)", api.not_found),
 ]
