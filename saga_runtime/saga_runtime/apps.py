@@ -6,7 +6,7 @@ from .tracing import configure_tracing
 
 class SagaRuntimeConfig(AppConfig):
     name = "saga_runtime"
-    verbose_name = "Saga runtime (outbox, processed events)"
+    verbose_name = "Saga runtime (outbox, processed events, dead letters)"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -45,3 +45,41 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer} {self.event_id}"
+
+
+class DeadLetter(models.Model):  # noqa: DJ008 (no rows to name)
+    """No table: the admin's "Dead letters" page and its permissions hang on this model.
+
+    The records themselves stay on the ``.DLT`` topics, where the page reads them on each visit
+    (saga_runtime.dead_letters; docs/decisions/0012).
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ("view",)
+        permissions = [("replay_deadletter", "Can replay dead letters")]
+
+
+class DeadLetterReplay(models.Model):
+    """A parked record this service has sent back to its topic: what makes a replay happen once.
+
+    A record is named by its place on the ``.DLT`` topic and the time it was parked: a broker
+    whose data was wiped hands out the same offsets again, and a new record there must not pass
+    for one replayed before.
+    """
+
+    topic = models.CharField(max_length=255, help_text="The .DLT topic.")
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    parked_at = models.DateTimeField()
+    replayed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "partition", "offset", "parked_at"], name="replayed_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.partition}:{self.offset}"

@@ -92,6 +92,10 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "SECRET_KEY": env("DJANGO_SECRET_KEY", DEV_SECRET_KEY),
         "DEBUG": env_bool("DJANGO_DEBUG", False),
         "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
+        # A browser keeps cookies per host, not per port: under one name, logging into one
+        # service's admin on localhost would replace the session of the three others.
+        "SESSION_COOKIE_NAME": env("DJANGO_SESSION_COOKIE_NAME", f"{service}_sessionid"),
+        "CSRF_COOKIE_NAME": env("DJANGO_CSRF_COOKIE_NAME", f"{service}_csrftoken"),
         "INSTALLED_APPS": [
             "django.contrib.admin",
             "django.contrib.auth",

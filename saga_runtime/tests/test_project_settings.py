@@ -1,9 +1,19 @@
-"""Settings helpers: the environment is read once, production refuses unsafe settings."""
+"""Settings helpers: the environment is read once, production refuses unsafe settings, the
+four services' admins can be used side by side."""
+
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.test import Client, override_settings
 
-from saga_runtime.project_settings import DEV_SECRET_KEY, check_production, database_from_url
+from saga_runtime.project_settings import (
+    DEV_SECRET_KEY,
+    check_production,
+    database_from_url,
+    service_settings,
+)
 
 
 def test_database_url_becomes_a_django_database():
@@ -34,3 +44,74 @@ def test_production_refuses_debug_or_a_weak_key(settings):
 
 def test_production_accepts_a_real_key_without_debug():
     check_production({"DEBUG": False, "SECRET_KEY": "k3y-" + "x" * 60})
+
+
+SERVICES = ["order", "inventory", "payment", "shipment"]
+
+
+def settings_of(service: str) -> dict:
+    return service_settings(
+        service=service, base_dir=Path(service), domain_app=f"{service}s", worker_port=0
+    )
+
+
+def test_the_four_services_default_to_cookie_names_of_their_own(monkeypatch):
+    monkeypatch.delenv("DJANGO_SESSION_COOKIE_NAME", raising=False)
+    monkeypatch.delenv("DJANGO_CSRF_COOKIE_NAME", raising=False)
+    names = [
+        name
+        for service in SERVICES
+        for name in (
+            settings_of(service)["SESSION_COOKIE_NAME"],
+            settings_of(service)["CSRF_COOKIE_NAME"],
+        )
+    ]
+    assert names[:2] == ["order_sessionid", "order_csrftoken"]
+    assert len(set(names)) == 8
+
+
+def test_cookie_names_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DJANGO_SESSION_COOKIE_NAME", "shop_session")
+    monkeypatch.setenv("DJANGO_CSRF_COOKIE_NAME", "shop_csrf")
+    settings = settings_of("order")
+    assert (settings["SESSION_COOKIE_NAME"], settings["CSRF_COOKIE_NAME"]) == (
+        "shop_session",
+        "shop_csrf",
+    )
+
+
+@pytest.mark.django_db
+def test_one_browser_stays_logged_into_two_services_admins_at_once(monkeypatch, django_user_model):
+    """One cookie jar for both, as a browser has for every port of localhost; each service's
+    admin login (CSRF checked) leaves the other's session and CSRF cookie alone."""
+    monkeypatch.delenv("DJANGO_SESSION_COOKIE_NAME", raising=False)
+    monkeypatch.delenv("DJANGO_CSRF_COOKIE_NAME", raising=False)
+    browser = Client(enforce_csrf_checks=True)
+    for service in ("order", "inventory"):
+        django_user_model.objects.create_superuser(f"{service}-admin", password="pw")
+        with cookies_of(service) as (session, csrf):
+            browser.get("/admin/login/")
+            answer = browser.post(
+                "/admin/login/",
+                {
+                    "username": f"{service}-admin",
+                    "password": "pw",
+                    "csrfmiddlewaretoken": browser.cookies[csrf].value,
+                },
+            )
+            assert answer.status_code == 302, answer.content[:300]
+            assert session in browser.cookies
+
+    for service in ("order", "inventory"):
+        with cookies_of(service):
+            assert browser.get("/admin/").context["user"].username == f"{service}-admin"
+
+
+@contextmanager
+def cookies_of(service: str):
+    """Act as ``service``'s web process: its session and CSRF cookie names."""
+    names = settings_of(service)
+    with override_settings(
+        SESSION_COOKIE_NAME=names["SESSION_COOKIE_NAME"], CSRF_COOKIE_NAME=names["CSRF_COOKIE_NAME"]
+    ):
+        yield names["SESSION_COOKIE_NAME"], names["CSRF_COOKIE_NAME"]

@@ -16,6 +16,13 @@ class Command(BaseCommand):
             "--group", help="Consumer group id (default: SAGA_CONSUMER_GROUP, <service>-service)."
         )
         parser.add_argument(
+            "--instance-id",
+            help="Static membership id of this worker in its consumer group (default: "
+            "SAGA_GROUP_INSTANCE_ID; unset: dynamic membership). Unique per worker and the same "
+            "after each restart: a worker killed and restarted under it gets its partitions back "
+            "at once; a worker stopped for good keeps them until the session timeout (10 s).",
+        )
+        parser.add_argument(
             "--no-relay",
             action="store_true",
             help="Do not publish the outbox from this process (another process does).",
@@ -27,7 +34,15 @@ class Command(BaseCommand):
             "0 turns them off).",
         )
 
-    def handle(self, *args, group: str | None, no_relay: bool, port: int | None, **options):
+    def handle(
+        self,
+        *args,
+        group: str | None,
+        instance_id: str | None,
+        no_relay: bool,
+        port: int | None,
+        **options,
+    ):
         config = get_config()
         try:
             handlers = load_handlers(config.handlers_path)
@@ -35,7 +50,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Cannot load the handlers at {config.handlers_path}: {error}"
             ) from error
-        worker = SagaWorker(handlers, config=config, group=group)
+        worker = SagaWorker(handlers, config=config, group=group, instance_id=instance_id)
         port = config.worker_port if port is None else port
         health = WorkerHealthServer(worker, port=port) if port else None
         try:
