@@ -77,7 +77,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def not_found(
+    request: HttpRequest, exception: Exception | None = None, path: str = ""
+) -> JsonResponse:
     return JsonResponse(error_body(404, "Not found."), status=404)
 
 

@@ -1,7 +1,23 @@
-from django.urls import include, path, re_path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import api, health
+
+
+class UnroutedPath:
+    """Any path except under admin/ and static/, whose own 404s and redirects (a missing
+    slash) stay as they are."""
+
+    regex = r"(?!admin(?:/|$)|static/).*"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(UnroutedPath, "unrouted")
 
 urlpatterns = [
     # The service's OpenAPI 3 description (?format=json for JSON) and two readers of it.
@@ -11,7 +27,6 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("", include("django_prometheus.urls")),
-    # Last: any other path answers the API's JSON 404 even with DEBUG on, except under
-    # admin/ and static/, whose own 404s and redirects (a missing slash) stay as they are.
-    re_path(r"^(?!admin(?:/|$)|static/)", api.not_found),
+    # Last: any other path answers the API's JSON 404, even with DEBUG on.
+    path("<unrouted:path>", api.not_found),
 ]
