@@ -11,7 +11,8 @@
 #
 # Everything lives in $SAGA_INFRA_DIR (default <repo>/.infra). Progress goes to stderr, so
 # `eval "$(tools/infra.sh up)"` works. PGPORT (default 5432) moves PostgreSQL; SAGA_KAFKA_PORT,
-# SAGA_KAFKA_CONTROLLER_PORT and SAGA_ZIPKIN_PORT move the others.
+# SAGA_KAFKA_CONTROLLER_PORT and SAGA_ZIPKIN_PORT move the others. SAGA_PG_SYNCHRONOUS_COMMIT
+# (default off, see pg_settings) is applied by every `up`, to a running PostgreSQL too.
 set -euo pipefail
 
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +20,7 @@ REPO_ROOT=$(dirname "$TOOLS_DIR")
 INFRA_DIR=$(realpath -m "${SAGA_INFRA_DIR:-$REPO_ROOT/.infra}")
 
 PGPORT=${PGPORT:-5432}
+PG_SYNCHRONOUS_COMMIT=${SAGA_PG_SYNCHRONOUS_COMMIT:-off}
 # The other ports move only for a second, independent instance (e.g. trying this script out
 # beside the one in use): the project's defaults are 9092/9093/9411.
 KAFKA_PORT=${SAGA_KAFKA_PORT:-9092}
@@ -217,18 +219,30 @@ pg_init() {
             die "postgres: initdb failed, see $LOG_DIR/initdb.log"
         echo "include_if_exists = 'saga.conf'" >>"$PG_DATA/postgresql.conf"
     fi
-    # Rewritten on every start so a changed PGPORT or setting here takes effect.
-    # synchronous_commit=off: a crash may lose the last few commits, which a local dev/test
-    # cluster can afford; unlike fsync=off it can never corrupt the data.
-    cat >"$PG_DATA/saga.conf" <<EOF
+    pg_settings >/dev/null
+}
+
+# pg_settings: write saga.conf, on every start (so a changed PGPORT or setting here takes
+# effect) and every `up`; print "changed" if its content did.
+# synchronous_commit=off by default: a crash may lose the last few commits, which a local
+# dev/test cluster can afford for speed; unlike fsync=off it can never corrupt the data. It does
+# break the saga's exactly-once effects across a crash: a worker commits its Kafka offsets once
+# PostgreSQL has acknowledged the transaction, which the crash then loses, so the event is never
+# applied. tools/chaos.py, which crashes PostgreSQL on purpose, runs with
+# SAGA_PG_SYNCHRONOUS_COMMIT=on, PostgreSQL's default and what production runs.
+pg_settings() {
+    local conf=$PG_DATA/saga.conf before=""
+    [[ -f $conf ]] && before=$(<"$conf")
+    cat >"$conf" <<EOF
 # written by tools/infra.sh
 listen_addresses = '127.0.0.1'
 port = $PGPORT
 unix_socket_directories = '$PG_SOCKET_DIR'
 max_connections = 200
-synchronous_commit = off
+synchronous_commit = $PG_SYNCHRONOUS_COMMIT
 EOF
-    chown postgres:postgres "$PG_DATA/saga.conf"
+    chown postgres:postgres "$conf"
+    if [[ $(<"$conf") != "$before" ]]; then echo changed; fi
 }
 
 pg_provision() {
@@ -254,6 +268,10 @@ pg_up() {
     bin=$(pg_bin_dir)
     if pg_running; then
         log "postgres: already running (pid $(pg_pid))"
+        if [[ $(pg_settings) == changed ]]; then
+            as_postgres "$bin/pg_ctl" reload -D "$PG_DATA" >/dev/null
+            log "postgres: settings reloaded (synchronous_commit = $PG_SYNCHRONOUS_COMMIT)"
+        fi
     else
         pg_claim_port
         pg_init "$bin"
