@@ -37,6 +37,23 @@ PGPORT=${PGPORT:-5432}
 
 log() { echo "$*" >&2; }
 
+# api_token NAME: the local API token of user NAME, generated once into .infra/api-tokens.json
+# (tools/saga_client.py reads it; so do people, see the README's "Authentication").
+api_token() {
+    local file=$INFRA_DIR/api-tokens.json
+    (umask 077 && python3.11 - "$file" "$1" <<'PY'
+import json, secrets, sys
+from pathlib import Path
+path, name = Path(sys.argv[1]), sys.argv[2]
+tokens = json.loads(path.read_text()) if path.exists() else {}
+if name not in tokens:
+    tokens[name] = secrets.token_hex(20)
+    path.write_text(json.dumps(tokens, indent=2) + "\n")
+print(tokens[name])
+PY
+    )
+}
+
 # running PIDFILE: its process exists and is no zombie. A process started by an earlier run is no
 # child of ours; killed, it lingers as a zombie until its new parent reaps it, which kill -0
 # still reports.
@@ -144,9 +161,11 @@ up() {
             (cd "$dir" && "$python" manage.py create_topics >/dev/null)
             first=0
         fi
-        # A local login for the admin; the password is for this machine only.
-        (cd "$dir" && DJANGO_SUPERUSER_PASSWORD=admin "$python" manage.py createsuperuser \
-            --noinput --username admin --email admin@localhost >/dev/null 2>&1 || true)
+        # Local users, the same token in all four services; passwords for this machine only.
+        (cd "$dir" && DJANGO_API_USER_PASSWORD=admin "$python" manage.py create_api_user admin \
+            --superuser --token "$(api_token admin)" >/dev/null)
+        (cd "$dir" && DJANGO_API_USER_PASSWORD=demo "$python" manage.py create_api_user demo \
+            --token "$(api_token demo)" >/dev/null)
         start_service "$service"
     done
     for service in "${SERVICES[@]}"; do
