@@ -5,10 +5,10 @@ from . import api, health
 
 
 class UnroutedPath:
-    """Any path except under admin/ and static/, whose own 404s and redirects (a missing
-    slash) stay as they are."""
+    """Any path except under admin/, api-auth/ (the browsable API's login, in the projects'
+    URLconfs) and static/, whose own 404s and redirects (a missing slash) stay as they are."""
 
-    regex = r"(?!admin(?:/|$)|static/).*"
+    regex = r"(?!admin(?:/|$)|api-auth(?:/|$)|static/).*"
 
     def to_python(self, value: str) -> str:
         return value
