@@ -1,6 +1,7 @@
 import os
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
@@ -16,7 +17,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username", help="The user's name; created if new, else updated.")
         parser.add_argument(
-            "--staff", action="store_true", help="Staff: may add stock and read payments."
+            "--staff",
+            action="store_true",
+            help="Staff: may add stock, read every order, payment and shipment, and view "
+            "everything in the admin.",
         )
         parser.add_argument("--superuser", action="store_true", help="Superuser (implies --staff).")
         parser.add_argument(
@@ -39,6 +43,9 @@ class Command(BaseCommand):
         elif created:
             user.set_unusable_password()
         user.save()
+        # A staff member who may log into the admin should also see what is in it.
+        views = Permission.objects.filter(codename__startswith="view_")
+        user.user_permissions.set(views if user.is_staff and not superuser else [])
         if token is not None:
             Token.objects.filter(user=user).exclude(key=token).delete()
             key, _ = Token.objects.get_or_create(user=user, key=token)
