@@ -3,7 +3,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from saga_runtime.api import IsStaffOrReadOnly, error_responses
+from saga_runtime.api import IsStaffOrReadOnly, error_responses, list_error_responses
 
 from .models import MAX_STOCK, Stock
 from .services import StockLimitExceeded, add_stock
@@ -47,6 +47,13 @@ class StockListCreateApi(generics.ListAPIView):
     def get_serializer_class(self):
         return AddStockSerializer if self.request.method == "POST" else StockSerializer
 
+    # 400: a NUL in the query, as anywhere (saga_runtime.middleware.RejectNulMiddleware).
+    @extend_schema(
+        responses={200: StockSerializer(many=True), **list_error_responses(400, 401, 429, 503)}
+    )
+    def get(self, request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
     @extend_schema(
         request=AddStockSerializer,
         responses={
@@ -79,7 +86,8 @@ class StockListCreateApi(generics.ListAPIView):
         )
 
 
-@extend_schema(responses={200: StockSerializer, **error_responses(401, 404, 429, 503)})
+# 400: a NUL in the SKU code, as anywhere in a path (saga_runtime.middleware.RejectNulMiddleware).
+@extend_schema(responses={200: StockSerializer, **error_responses(400, 401, 404, 429, 503)})
 class StockDetailApi(generics.RetrieveAPIView):
     """One SKU's stock."""
 

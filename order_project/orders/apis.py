@@ -10,7 +10,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from saga_runtime.api import error_responses
+from saga_runtime.api import UtcDateTimeFilter, error_responses, list_error_responses
 
 from .models import (
     MAX_AMOUNT,
@@ -110,10 +110,10 @@ class OrderFilter(django_filters.FilterSet):
     value that does not fit answers 400."""
 
     skuCode = django_filters.CharFilter(field_name="sku_code", label="SKU code")
-    createdAfter = django_filters.IsoDateTimeFilter(
+    createdAfter = UtcDateTimeFilter(
         field_name="created_at", lookup_expr="gte", label="Placed at or after"
     )
-    createdBefore = django_filters.IsoDateTimeFilter(
+    createdBefore = UtcDateTimeFilter(
         field_name="created_at", lookup_expr="lt", label="Placed before"
     )
 
@@ -186,7 +186,7 @@ class OrderListCreateApi(generics.ListAPIView):
     @extend_schema(
         summary="List your orders",
         description="Newest first, 20 to a page; staff see everyone's.",
-        responses={200: OrderSerializer(many=True), **error_responses(401, 429, 503)},
+        responses={200: OrderSerializer(many=True), **list_error_responses(400, 401, 429, 503)},
     )
     def get(self, request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)

@@ -2,7 +2,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers
 
-from saga_runtime.api import ByOrderFilterSet, error_responses
+from saga_runtime.api import ByOrderFilterSet, error_responses, list_error_responses
 
 from .models import Payment
 
@@ -34,7 +34,10 @@ class PaymentFilter(ByOrderFilterSet):
 
 
 @extend_schema(
-    responses={200: PaymentSerializer(many=True), **error_responses(400, 401, 403, 429, 503)},
+    responses={
+        200: PaymentSerializer(many=True),
+        **list_error_responses(400, 401, 403, 429, 503),
+    },
 )
 class PaymentListApi(generics.ListAPIView):
     """Payments, newest first; `?orderId=` and `?status=` filter them. Staff only."""

@@ -4,11 +4,14 @@
 Nothing a client sends may answer 500 or show an exception's name.
 """
 
+from datetime import UTC
 from http import HTTPStatus
 
 import django_filters
 from django import forms
 from django.http import HttpRequest, JsonResponse
+from django_filters.fields import IsoDateTimeField
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.response import Response
@@ -55,6 +58,30 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: OpenApiResponse(ErrorSerializer, description=reasons[code]) for code in codes}
 
 
+def list_error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The error answers of a paginated list: ``codes``, and 404 for a ``page`` that is not
+    one of its pages (DRF's pagination answers so)."""
+    no_page = "No such page: `page` is past the last page, or not a page number."
+    no_page_response = OpenApiResponse(ErrorSerializer, description=no_page)
+    responses = error_responses(*codes) | {404: no_page_response}
+    return dict(sorted(responses.items()))
+
+
+class FilterParameters(DjangoFilterExtension):
+    """django-filter's query parameters, described as they behave: an empty value (what the
+    browsable API's filter form sends for a field left blank) filters nothing.
+
+    drf-spectacular uses it by being defined: every service's apis.py imports this module."""
+
+    priority = 1  # over drf-spectacular's own, which this extends
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs) -> list[dict]:
+        return [
+            parameter | {"allowEmptyValue": True}
+            for parameter in super().get_schema_operation_parameters(auto_schema, *args, **kwargs)
+        ]
+
+
 class IsStaffOrReadOnly(permissions.BasePermission):
     """Any authenticated user reads; only staff write."""
 
@@ -93,6 +120,27 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
 
 class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date and time, turned to UTC. PostgreSQL refuses a UTC offset past ±15:59
+    (a 500 once, for ``?createdAfter=2026-01-01T00:00:00+17:00``), which ISO 8601 and Python
+    allow up to ±23:59; in UTC the same instant is always accepted."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before the year 1 in UTC
+            raise forms.ValidationError(
+                "Enter a date and time from the year 1 to 9999 in UTC.", code="invalid"
+            ) from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class ByOrderFilterSet(django_filters.FilterSet):

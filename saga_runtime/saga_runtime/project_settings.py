@@ -167,7 +167,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
                 "djangorestframework_camel_case.parser.CamelCaseFormParser",
                 "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
             ],
-            "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+            "DEFAULT_PAGINATION_CLASS": "saga_runtime.pagination.PageNumberPagination",
             "PAGE_SIZE": 20,
             "EXCEPTION_HANDLER": "saga_runtime.api.exception_handler",
             # Programs send "Authorization: Token <key>"; people use the browsable API and the

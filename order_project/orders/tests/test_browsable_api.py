@@ -84,9 +84,41 @@ def test_orders_are_filtered_by_status_sku_and_placement_time(client, order_in):
     assert ids() == [shipped.pk, failed.pk]
 
 
+def test_an_empty_filter_value_filters_nothing(client, order_in):
+    # What the browsable API's filter form sends for the fields left blank; the schema says so
+    # (allowEmptyValue).
+    shipped = order_in(OrderStatus.SHIPPED)
+    query = {"status": "", "skuCode": "", "createdAfter": "", "createdBefore": "", "page": ""}
+
+    response = client.get("/api/orders", query)
+
+    assert [o["id"] for o in response.json()["results"]] == [shipped.pk]
+
+
+@pytest.mark.parametrize("offset", ["+17:00", "-23:59", "+15:59", "Z"])
+def test_a_placement_time_is_compared_in_utc_whatever_its_offset(client, order_in, offset):
+    # PostgreSQL refuses offsets past ±15:59 that ISO 8601 allows: this once answered 500.
+    order = order_in(OrderStatus.SHIPPED)
+    before, after = "2000-01-01T00:00:00" + offset, "9000-01-01T00:00:00" + offset
+
+    def ids(**query) -> list[int]:
+        response = client.get("/api/orders", query)
+        assert response.status_code == 200, response.content
+        return [o["id"] for o in response.json()["results"]]
+
+    assert ids(createdAfter=before) == ids(createdBefore=after) == [order.pk]
+    assert ids(createdAfter=after) == ids(createdBefore=before) == []
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
-    [({"status": "LOST"}, "status"), ({"createdAfter": "yesterday"}, "createdAfter")],
+    [
+        ({"status": "LOST"}, "status"),
+        ({"createdAfter": "yesterday"}, "createdAfter"),
+        # Before the year 1 once in UTC, which no datetime holds.
+        ({"createdAfter": "0001-01-01T00:00:00+01:00"}, "createdAfter"),
+        ({"createdBefore": "9999-12-31T23:59:59-01:00"}, "createdBefore"),
+    ],
 )
 def test_a_filter_value_that_does_not_fit_answers_400_naming_it(client, query, field):
     assert_error(client.get("/api/orders", query), 400, field=field)
