@@ -3,7 +3,7 @@
 # Zipkin (tools/infra.sh), installs headless Chromium (tools/browser.sh), makes a venv with tox,
 # and runs every tox env against them.
 #
-#   bash tools/test.sh                 # everything (lint, events, runtime, 4 services, e2e, deploy)
+#   bash tools/test.sh                 # everything (tox.ini's env_list, lint to deploy)
 #   bash tools/test.sh -e order        # one env; anything after is passed on to tox
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
