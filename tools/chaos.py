@@ -1044,8 +1044,11 @@ def report(args, *, run, orders, faults, audit, found, phases) -> str:
             if o.get("ended")
             and any(f.started <= o["created"].timestamp() <= f.restarted for f in done)
         ]
+        if not done:
+            lines.append(f"  {kind:<14} {0:>8} {'-':>9} {'-':>17} {'-':>21} {'-':>15}")
+            continue
         lines.append(
-            f"  {kind:<14} {len(done):>8} {statistics.median(downs) if downs else 0:>9.1f} "
+            f"  {kind:<14} {len(done):>8} {statistics.median(downs):>9.1f} "
             f"{seconds(backs):>17} {seconds(recoveries):>21} "
             f"{max(longest) if longest else 0:>15.1f}{note}"
         )

@@ -527,7 +527,10 @@ class SagaWorker:
             )
 
     def _log_consumer_error(self, error: KafkaError) -> None:
-        if error.fatal():
+        # A fatal error reaches poll() as _FATAL without the fatal flag (a static member fenced
+        # by another process with its instance id): the consumer is dead, so must the worker be,
+        # rather than idle on and report ready.
+        if error.fatal() or error.code() == KafkaError._FATAL:
             raise KafkaException(error)
         logger.warning("consumer error: %s", error)
 

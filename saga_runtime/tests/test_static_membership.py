@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from confluent_kafka import KafkaException
 
 from saga_runtime.testing import wait_for
 from saga_runtime.topics import create_topics
@@ -85,3 +86,26 @@ def test_a_static_member_restarted_under_its_id_gets_its_partitions_back_without
     finally:
         for member in workers:
             member.consumer.close()
+
+
+def test_a_worker_fenced_by_another_with_its_instance_id_stops_instead_of_idling(saga_config):
+    config = dataclasses.replace(saga_config, topic_prefix=f"{saga_config.topic_prefix}static-")
+    create_topics(config)
+    handlers = load_handlers(config.handlers_path)
+    group = f"fenced-{uuid.uuid4().hex}"
+    first = SagaWorker(handlers, config=config, group=group, instance_id="worker-1")
+    impostor = SagaWorker(handlers, config=config, group=group, instance_id="worker-1")
+    try:
+        wait_for(lambda: first.poll_once(timeout=0.1) or first.assigned, timeout=60)
+
+        def fenced() -> bool:
+            impostor.poll_once(timeout=0.1)
+            first.poll_once(timeout=0.1)
+            return False
+
+        # The broker hands the id to the newcomer; the old consumer's error ends its loop.
+        with pytest.raises(KafkaException, match="fenced"):
+            wait_for(fenced, timeout=60, message="the first worker to be fenced")
+    finally:
+        first.consumer.close()
+        impostor.consumer.close()
