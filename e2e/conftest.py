@@ -22,9 +22,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from saga_client import Services, add_stock
+from topology import SERVICES as TOPOLOGY
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("order", "inventory", "payment", "shipment")
+SERVICES = tuple(TOPOLOGY)
 #: The password of the run's users (e2e-customer, e2e-staff), for tests that log in.
 PASSWORD = "e2e-password"
 ZIPKIN_ENDPOINT = os.environ.get("ZIPKIN_ENDPOINT", "http://localhost:9411/api/v2/spans")
@@ -66,7 +67,7 @@ class Service:
         with self.logs[role].open("a") as output:
             self.processes[role] = subprocess.Popen(
                 COMMANDS[role](self),
-                cwd=ROOT / f"{self.name}_project",
+                cwd=ROOT / TOPOLOGY[self.name].project,
                 env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -199,7 +200,7 @@ def system(tmp_path_factory) -> System:
             name, f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{worker_port}", env
         )
     managed = [
-        (svc, ROOT / f"{svc.name}_project", logs / f"{svc.name}") for svc in services.values()
+        (svc, ROOT / TOPOLOGY[svc.name].project, logs / f"{svc.name}") for svc in services.values()
     ]
     # One customer and one staff user, each with the same token in all four services.
     tokens = {"customer": secrets.token_hex(20), "staff": secrets.token_hex(20)}

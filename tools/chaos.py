@@ -90,10 +90,11 @@ from confluent_kafka.admin import AdminClient
 
 from saga_client import TERMINAL, Services, add_stock
 from saga_events.topics import DEFAULT_TOPICS, dead_letter_topic
+from topology import SERVICES as TOPOLOGY
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("order", "inventory", "payment", "shipment")
-WEB_PORTS = {"order": 8081, "inventory": 8082, "payment": 8083, "shipment": 8084}
+SERVICES = tuple(TOPOLOGY)
+WEB_PORTS = {name: service.web_port for name, service in TOPOLOGY.items()}
 FAULT_KINDS = (
     "worker-kill",
     "web-kill",
@@ -153,7 +154,8 @@ class Infra:
         )
 
     def database_url(self, service: str) -> str:
-        return f"postgres://{service}:{service}@localhost:{self.pgport}/{service}_db"
+        database = TOPOLOGY[service].database
+        return f"postgres://{service}:{service}@localhost:{self.pgport}/{database}"
 
     def pid(self, name: str) -> int | None:
         path = self.directory / "run" / f"{name}.pid"
@@ -319,7 +321,9 @@ def plan_orders(count: int, run: str, rng: random.Random) -> tuple[list[Placed],
     return orders, dict(stock)
 
 
-def post_json(url: str, body: dict, timeout: float) -> tuple[str, int | None, dict, str]:
+def post_json(
+    url: str, body: dict, timeout: float, token: str
+) -> tuple[str, int | None, dict, str]:
     """POST ``body``: (what happened, status, answer, Retry-After). What happened is
     ``answered``, ``refused`` (no connection: nothing was sent) or ``no answer`` (the request
     may or may not have been applied)."""
@@ -327,7 +331,11 @@ def post_json(url: str, body: dict, timeout: float) -> tuple[str, int | None, di
         url,
         data=json.dumps(body).encode(),
         method="POST",
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Authorization": f"Token {token}",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -375,7 +383,7 @@ class Load:
                 self.in_flight += 1
             try:
                 what, status, answer, retry_after = post_json(
-                    f"{self.services.order}/api/orders", body, timeout=15
+                    f"{self.services.order}/api/orders", body, 15, self.services.token
                 )
             finally:
                 with self.lock:
@@ -1142,7 +1150,6 @@ def main() -> int:
     # that were acknowledged, whose Kafka offsets the workers have committed since.
     os.environ.setdefault("SAGA_PG_SYNCHRONOUS_COMMIT", "on")
     infra = Infra.from_environment()
-    services = Services()
     run = uuid.uuid4().hex[:8].upper()
     started = time.monotonic()
     log(f"chaos {run}: starting the system ({args.workers} workers per service)")
@@ -1159,6 +1166,7 @@ def main() -> int:
         stdout=sys.stderr,
     )
     workers = worker_names(args.workers)
+    services = Services.local()  # with the tokens of the users system.sh created
 
     orders, stock = plan_orders(args.orders, run, random.Random(f"{args.seed}-orders"))
     for sku, quantity in stock.items():

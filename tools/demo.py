@@ -82,14 +82,15 @@ def main() -> int:
         f"\nStock of {sku} now: {stock['quantity']} available, {stock['reserved']} reserved, "
         f"{stock['shipped']} shipped (of {stock['totalAdded']} added)"
     )
+    order, inventory = services.order, services.inventory
+    payment, shipment = services.payment, services.shipment
     print(
-        "\nBrowsable API:  http://localhost:8081/api/orders   http://localhost:8082/api/inventories\n"
-        "                http://localhost:8083/api/payments http://localhost:8084/api/shipments\n"
-        "Admin:          http://localhost:8081/admin/ (and 8082-8084), user admin, password admin\n"
+        f"\nBrowsable API:  {order}/api/orders   {inventory}/api/inventories\n"
+        f"                {payment}/api/payments {shipment}/api/shipments\n"
+        f"Admin:          {order}/admin/ (and the other three), user admin, password admin\n"
         "API users:      admin/admin (staff), demo/demo (places orders); or with a token:\n"
-        f"                curl -H 'Authorization: Token {services.token}' "
-        "http://localhost:8081/api/orders\n"
-        "                (tokens: .infra/api-tokens.json; API docs: http://localhost:8081/api/docs/)\n"
+        f"                curl -H 'Authorization: Token {services.token}' {order}/api/orders\n"
+        f"                (tokens: .infra/api-tokens.json; API docs: {order}/api/docs/)\n"
         f"Zipkin:         {ZIPKIN}/\n"
         "Stop with:      bash tools/system.sh down"
     )

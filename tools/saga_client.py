@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from topology import SERVICES
+
 T = TypeVar("T")
 
 TERMINAL = {"SHIPPED", "FAILED", "PAYMENT_FAILED", "SHIPMENT_FAILED"}
-
-
-#: Where ``tools/system.sh`` writes the demo users' API tokens.
-TOKENS_FILE = Path(__file__).resolve().parents[1] / ".infra" / "api-tokens.json"
 
 
 @dataclass(frozen=True)
@@ -25,10 +23,10 @@ class Services:
     """The services' base URLs and the API tokens to use: ``token`` a customer's (places and
     reads orders), ``staff_token`` a staff user's (adds stock, reads payments and shipments)."""
 
-    order: str = "http://127.0.0.1:8081"
-    inventory: str = "http://127.0.0.1:8082"
-    payment: str = "http://127.0.0.1:8083"
-    shipment: str = "http://127.0.0.1:8084"
+    order: str = f"http://127.0.0.1:{SERVICES['order'].web_port}"
+    inventory: str = f"http://127.0.0.1:{SERVICES['inventory'].web_port}"
+    payment: str = f"http://127.0.0.1:{SERVICES['payment'].web_port}"
+    shipment: str = f"http://127.0.0.1:{SERVICES['shipment'].web_port}"
     token: str = ""
     staff_token: str = ""
 
@@ -36,7 +34,9 @@ class Services:
     def local(cls, **urls: str) -> "Services":
         """The system ``tools/system.sh`` runs, with the tokens of its demo users (or
         SAGA_API_TOKEN and SAGA_STAFF_TOKEN from the environment)."""
-        saved = json.loads(TOKENS_FILE.read_text()) if TOKENS_FILE.exists() else {}
+        infra = os.environ.get("SAGA_INFRA_DIR") or Path(__file__).resolve().parents[1] / ".infra"
+        tokens = Path(infra) / "api-tokens.json"  # written by tools/system.sh
+        saved = json.loads(tokens.read_text()) if tokens.exists() else {}
         return cls(
             **urls,
             token=os.environ.get("SAGA_API_TOKEN", saved.get("demo", "")),

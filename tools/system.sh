@@ -31,8 +31,8 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INFRA_DIR=$(realpath -m "${SAGA_INFRA_DIR:-$REPO_ROOT/.infra}")
 RUN_DIR=$INFRA_DIR/run
 LOG_DIR=$INFRA_DIR/logs
-SERVICES=(order inventory payment shipment)
-declare -A PORT=([order]=8081 [inventory]=8082 [payment]=8083 [shipment]=8084)
+# shellcheck source=tools/topology.sh
+. "$REPO_ROOT/tools/topology.sh"
 PGPORT=${PGPORT:-5432}
 
 log() { echo "$*" >&2; }
@@ -68,9 +68,9 @@ worker_name() { # worker_name SERVICE N: the first worker keeps the name it had 
     if (($2 == 1)); then echo "$1-worker"; else echo "$1-worker-$2"; fi
 }
 
-worker_port() { echo $((PORT[$1] + 1000 + 100 * ($2 - 1))); }
+worker_port() { echo $((WORKER_PORT[$1] + 100 * ($2 - 1))); }
 
-database_url() { echo "postgres://$1:$1@localhost:$PGPORT/${1}_db"; }
+database_url() { echo "postgres://$1:$1@localhost:$PGPORT/${DATABASE[$1]}"; }
 
 # The pid files of a service's processes: its web server and every worker that has one, also
 # workers beyond SAGA_WORKERS left from an earlier `up` with more.
@@ -123,11 +123,11 @@ service_environment() {
 
 # start_service SERVICE: its web server and SAGA_WORKERS workers, those not running already.
 start_service() {
-    local service=$1 dir=$REPO_ROOT/${1}_project n
+    local service=$1 dir=$REPO_ROOT/${PROJECT[$1]} n
     export DATABASE_URL
     DATABASE_URL=$(database_url "$service")
     start "$service-web" "$dir" "$VENV/bin/gunicorn" config.wsgi:application \
-        --bind "127.0.0.1:${PORT[$service]}" --workers "${GUNICORN_WORKERS:-2}" --threads "${GUNICORN_THREADS:-32}" \
+        --bind "127.0.0.1:${WEB_PORT[$service]}" --workers "${GUNICORN_WORKERS:-2}" --threads "${GUNICORN_THREADS:-32}" \
         --no-control-socket --access-logfile -
     for ((n = 1; n <= SAGA_WORKERS; n++)); do
         local membership=()
@@ -150,7 +150,7 @@ up() {
         >"$RUN_DIR/settings.env" || true
     local python=$VENV/bin/python first=1 n
     for service in "${SERVICES[@]}"; do
-        local dir=$REPO_ROOT/${service}_project
+        local dir=$REPO_ROOT/${PROJECT[$service]}
         export DATABASE_URL
         DATABASE_URL=$(database_url "$service")
         (cd "$dir" && "$python" manage.py migrate --noinput -v0)
@@ -169,7 +169,7 @@ up() {
         start_service "$service"
     done
     for service in "${SERVICES[@]}"; do
-        wait_ready "http://127.0.0.1:${PORT[$service]}/health/ready" "$service-web"
+        wait_ready "http://127.0.0.1:${WEB_PORT[$service]}/health/ready" "$service-web"
         for ((n = 1; n <= SAGA_WORKERS; n++)); do
             wait_ready "http://127.0.0.1:$(worker_port "$service" "$n")/health/ready" "$(worker_name "$service" "$n")"
         done
