@@ -3,6 +3,7 @@
 #
 #   YAML syntax of every compose, Helm values/Chart and workflow file
 #   docker/Dockerfile (the one image definition of all four services): hadolint
+#   tools/topology.tsv: compose, the Helm values and each project's settings agree with it
 #   compose/docker-compose.yml: the Compose Specification schema, and compose-go (the loader
 #     of Docker Compose itself) with run-time checks (tools/deploy_checks/composecheck), and
 #     nothing that needs a Docker Engine newer than 20.10
@@ -36,7 +37,8 @@ ACTIONLINT_VERSION=v1.7.12
 # The oldest Kubernetes the charts support (Chart.yaml kubeVersion) and the newest with schemas
 # in the pinned kubernetes-validate.
 K8S_VERSIONS=(1.30.0 1.37.0)
-SERVICES=(order inventory payment shipment)
+# shellcheck source=tools/topology.sh
+. "$ROOT/tools/topology.sh"
 # Rendering prod needs secrets; these exist only for the checks.
 PROD_SECRETS=(--set secrets.databaseUrl=postgres://checks:checks@db.invalid:5432/checks_db
     --set secrets.djangoSecretKey=deploy-checks-only-secret-key-renders-manifests-never-deployed)
@@ -132,6 +134,10 @@ check_dockerfile() {
     "$VENV/bin/hadolint" "$ROOT/docker/Dockerfile" && echo "hadolint: ok"
 }
 
+check_topology() {
+    py "$CHECKS/topology_check.py" "$ROOT" && echo "topology: compose, Helm values and settings agree"
+}
+
 check_compose() {
     local rc=0
     "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec \
@@ -154,7 +160,8 @@ check_workflows() {
 }
 
 check_scripts() {
-    "$VENV/bin/shellcheck" "$ROOT/tools/deploy-checks.sh" "$ROOT/tools/deploy_checks/compose_smoke.sh" &&
+    # -x, from the root: follow what the scripts source (tools/topology.sh).
+    (cd "$ROOT" && "$VENV/bin/shellcheck" -x tools/deploy-checks.sh tools/deploy_checks/compose_smoke.sh) &&
         echo "shellcheck: ok"
 }
 
@@ -274,6 +281,7 @@ main() {
     check "YAML syntax (PyYAML)" check_yaml_syntax
     check "Dockerfile (hadolint)" check_dockerfile
     check "compose file (compose-spec schema, compose-go)" check_compose
+    check "service topology (tools/topology.tsv)" check_topology
     check "CI workflow (workflow schema, actionlint)" check_workflows
     check "shell scripts (shellcheck)" check_scripts
     check "helm dependency build" helm_dependencies

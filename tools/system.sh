@@ -162,9 +162,9 @@ up() {
             first=0
         fi
         # Local users, the same token in all four services; passwords for this machine only.
-        (cd "$dir" && DJANGO_API_USER_PASSWORD=admin "$python" manage.py create_api_user admin \
+        (cd "$dir" && env DJANGO_API_USER_PASSWORD=admin "$python" manage.py create_api_user admin \
             --superuser --token "$(api_token admin)" >/dev/null)
-        (cd "$dir" && DJANGO_API_USER_PASSWORD=demo "$python" manage.py create_api_user demo \
+        (cd "$dir" && env DJANGO_API_USER_PASSWORD=demo "$python" manage.py create_api_user demo \
             --token "$(api_token demo)" >/dev/null)
         start_service "$service"
     done

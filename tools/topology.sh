@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the maps are for the scripts that source this
 # Sourced by the scripts: the services of tools/topology.tsv as SERVICES (in order) and, by
 # service name, PROJECT, WEB_PORT, WORKER_PORT and DATABASE.
 SERVICES=()
