@@ -366,15 +366,15 @@ def port_free(port: int) -> bool:
     return True
 
 
-def get(url: str) -> tuple[int, str]:
-    """The status and content type of a GET, 0 if nothing answers."""
+def get(url: str) -> tuple[int, str, bytes]:
+    """The status, content type and body of a GET; status 0 if nothing answers."""
     try:
         with urllib.request.urlopen(url, timeout=5) as answer:
-            return answer.status, answer.headers.get("Content-Type", "")
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
     except urllib.error.HTTPError as error:
-        return error.code, ""
+        return error.code, "", b""
     except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0, ""
+        return 0, "", b""
 
 
 class System:
@@ -501,9 +501,9 @@ class System:
     def check_static(self) -> None:
         for web_port, _ in self.ports.values():
             url = f"http://127.0.0.1:{web_port}/static/admin/css/base.css"
-            status, content_type = get(url)
-            if status != 200 or not content_type.startswith("text/css"):
-                raise CheckFailed(f"{url}: {status} {content_type}")
+            status, content_type, body = get(url)
+            if status != 200 or not content_type.startswith("text/css") or b"body" not in body:
+                raise CheckFailed(f"{url}: {status} {content_type}, {len(body)} bytes")
 
     def sagas(self) -> list[str]:
         services = Services(
