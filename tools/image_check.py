@@ -222,6 +222,8 @@ class Engine:
         every layer is a whole filesystem."""
         if self.process is None or self.process.poll() is not None:
             return
+        # Containers an interrupted run left, then images no tag names any more.
+        self("container", "prune", "--force", check=False)
         self("image", "prune", "--force", check=False)
         unused_for = int(time.monotonic() - used_since) + 60
         self("builder", "prune", "--force", f"--filter=until={unused_for}s", check=False)
@@ -428,7 +430,7 @@ class System:
         """Per service a database, its migrations and the run's two API users, then the topics:
         the jobs the Helm chart runs as hooks, as one-shot containers. One container per service,
         its commands chained: each container costs a copy of the image's whole filesystem
-        (vfs), about ten seconds here."""
+        (vfs), ten to fifteen seconds here."""
         for service in SERVICES:
             self.admin(service, f'CREATE DATABASE "{self.database(service)}"')
             self.databases.append(service)
