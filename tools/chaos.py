@@ -504,7 +504,7 @@ class Faults:
         name = self.rng.choice(sorted(self.workers))
         delay = self.rng.uniform(1, 5)
         fault = Fault("worker-kill", name, time.time())
-        os.kill(self.infra.pid(name), signal.SIGKILL)
+        kill(self.infra.pid(name))
         time.sleep(delay)  # the fault's planned length
         fault.restarted = time.time()
         self.infra.run("system.sh", "revive")
@@ -518,7 +518,7 @@ class Faults:
         # Mid-request: wait (briefly) for a POST to be in flight.
         wait_until(lambda: self.load.in_flight > 0, timeout=5, interval=0.01)
         fault = Fault("web-kill", name, time.time(), note=f"({self.load.in_flight} POSTs open)")
-        os.killpg(self.infra.pid(name), signal.SIGKILL)  # gunicorn and its workers
+        kill(self.infra.pid(name), group=True)  # gunicorn and its workers
         fault.restarted = time.time()
         self.infra.run("system.sh", "revive")
         if wait_until(lambda: http_ok(f"{self.services.order}/health/ready"), timeout=60):
@@ -541,7 +541,7 @@ class Faults:
     def _broker_kill(self) -> Fault:
         length = self.rng.uniform(5, 20)
         fault = Fault("broker-kill", "kafka", time.time())
-        os.kill(self.infra.pid("kafka"), signal.SIGKILL)
+        kill(self.infra.pid("kafka"))
         time.sleep(length)  # the fault's planned length
         fault.restarted = time.time()
         self.infra.run("infra.sh", "up")  # returns once the broker answers
@@ -626,6 +626,17 @@ class Faults:
             fault.recovery = max(0.0, time.time() - fault.restarted)
         else:
             self.stuck.update(open_orders)
+
+
+def kill(pid: int, *, group: bool = False) -> None:
+    """SIGKILL ``pid`` (or its process group) and wait until it is gone: a process still
+    tearing down would look alive to ``system.sh revive``, which would then leave it be."""
+    if group:
+        os.killpg(pid, signal.SIGKILL)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    if not wait_until(lambda: not alive(pid), timeout=30, interval=0.05):
+        raise RuntimeError(f"pid {pid} survives SIGKILL")
 
 
 def applied_records(port: int) -> float:
@@ -870,7 +881,8 @@ class Audit:
                 if len(rows) > 1:
                     self.add(
                         "duplicated effects",
-                        f"one POST ({attempts}) made orders {ids}",
+                        f"one POST made orders {ids}, its 201 named {placed.order_id}: an "
+                        f"attempt answered otherwise had created one (answers: {attempts})",
                         placed.order_id,
                     )
             elif placed.outcome == "failed":
@@ -1058,7 +1070,7 @@ def report(args, *, run, orders, faults, audit, found, phases) -> str:
         lines.append(
             f"  {kind:<14} {len(done):>8} {statistics.median(downs):>9.1f} "
             f"{seconds(backs):>17} {seconds(recoveries):>21} "
-            f"{max(longest) if longest else 0:>15.1f}{note}"
+            f"{f'{max(longest):.1f}' if longest else '-':>15}{note}"
         )
     if faults.crashed:
         lines.append(f"  exited by themselves (revived): {', '.join(faults.crashed)}")
@@ -1073,8 +1085,9 @@ def report(args, *, run, orders, faults, audit, found, phases) -> str:
     load_seconds = phases["load_end"] - phases["load_start"]
     lines += [
         "",
-        f"duration: load with faults {load_seconds:.0f} s, then quiet {phases['settled']:.0f} s "
-        f"until quiescence; whole run {phases['total']:.0f} s",
+        f"duration: load with faults {load_seconds:.0f} s, then {phases['settled']:.0f} s until "
+        f"{'quiescence' if phases['quiescent'] else 'the settle timeout, NOT quiescent'}; "
+        f"whole run {phases['total']:.0f} s",
         f"throughput during the faults: {len(during) / load_seconds:.2f} sagas/s ended "
         f"({len(during)} of {len(found)}; offered {args.rate}/s)",
     ]
@@ -1200,7 +1213,7 @@ def main() -> int:
 
     audit = Audit(infra, run, orders, stock)
     log(f"chaos {run}: waiting for quiescence (at most {args.settle_timeout:.0f} s)")
-    wait_for_quiescence(infra, audit, args.settle_timeout)
+    quiescent = wait_for_quiescence(infra, audit, args.settle_timeout)
     settled = time.time() - quiet_from
     dlt_after = end_offsets(infra, dlt_topics)
     found = audit.check(dlt_before, dlt_after, run_started)
@@ -1212,6 +1225,7 @@ def main() -> int:
         "load_start": run_started,
         "load_end": load_end,
         "settled": settled,
+        "quiescent": quiescent,
         "total": time.monotonic() - started,
     }
     table = report(
