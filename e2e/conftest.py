@@ -4,6 +4,7 @@ sent to the running Zipkin."""
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,9 +22,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from saga_client import Services, add_stock
+from topology import SERVICES as TOPOLOGY
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("order", "inventory", "payment", "shipment")
+SERVICES = tuple(TOPOLOGY)
+#: The password of the run's users (e2e-customer, e2e-staff), for tests that log in.
+PASSWORD = "e2e-password"
 ZIPKIN_ENDPOINT = os.environ.get("ZIPKIN_ENDPOINT", "http://localhost:9411/api/v2/spans")
 ZIPKIN_URL = os.environ.get("ZIPKIN_URL", ZIPKIN_ENDPOINT.removesuffix("/api/v2/spans"))
 
@@ -63,7 +67,7 @@ class Service:
         with self.logs[role].open("a") as output:
             self.processes[role] = subprocess.Popen(
                 COMMANDS[role](self),
-                cwd=ROOT / f"{self.name}_project",
+                cwd=ROOT / TOPOLOGY[self.name].project,
                 env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -101,6 +105,7 @@ class System:
     services: dict[str, Service]
     logs: Path
     zipkin_url: str
+    tokens: dict[str, str]  # API token by role: customer, staff
 
     def url(self, service: str, path: str) -> str:
         return self.services[service].url + path
@@ -136,24 +141,31 @@ COMMANDS = {
 }
 
 
-def recreate_database(service: str, name: str) -> str:
-    """A fresh database for the service; returns its URL.
-
-    Created by the service's own role of the local infrastructure (tools/infra.sh), or, where
-    DATABASE_URL names a server (testcontainers), by the user it names.
-    """
+def _server_of(service: str) -> dict:
+    """How to reach PostgreSQL as the service's own role of the local infrastructure
+    (tools/infra.sh), or, where DATABASE_URL names a server (testcontainers), as its user."""
     given = urlsplit(os.environ.get("DATABASE_URL", ""))
     if given.hostname:
-        user, password = unquote(given.username or ""), unquote(given.password or "")
-        host, port = given.hostname, given.port or 5432
-    else:
-        user, password, host, port = service, service, "localhost", 5432
-    with psycopg.connect(
-        host=host, port=port, dbname="postgres", user=user, password=password, autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return f"postgres://{quote(user)}:{quote(password)}@{host}:{port}/{name}"
+        return {
+            "user": unquote(given.username or ""),
+            "password": unquote(given.password or ""),
+            "host": given.hostname,
+            "port": given.port or 5432,
+        }
+    return {"user": service, "password": service, "host": "localhost", "port": 5432}
+
+
+def _admin(service: str, sql: str) -> None:
+    with psycopg.connect(dbname="postgres", autocommit=True, **_server_of(service)) as admin:
+        admin.execute(sql)
+
+
+def create_database(service: str, name: str) -> str:
+    """A new database of this run for the service; returns its URL."""
+    _admin(service, f'CREATE DATABASE "{name}"')
+    server = _server_of(service)
+    credentials = f"{quote(server['user'])}:{quote(server['password'])}"
+    return f"postgres://{credentials}@{server['host']}:{server['port']}/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -179,7 +191,8 @@ def system(tmp_path_factory) -> System:
     for name in SERVICES:
         web_port, worker_port = free_port(), free_port()
         env = common | {
-            "DATABASE_URL": recreate_database(name, f"e2e_{name}_db"),
+            # Named for the run, so that two runs (two checkouts) never share a database.
+            "DATABASE_URL": create_database(name, f"e2e_{run}_{name}"),
             "SAGA_CONSUMER_GROUP": f"e2e-{run}-{name}",
             "SAGA_WORKER_PORT": str(worker_port),
         }
@@ -187,8 +200,10 @@ def system(tmp_path_factory) -> System:
             name, f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{worker_port}", env
         )
     managed = [
-        (svc, ROOT / f"{svc.name}_project", logs / f"{svc.name}") for svc in services.values()
+        (svc, ROOT / TOPOLOGY[svc.name].project, logs / f"{svc.name}") for svc in services.values()
     ]
+    # One customer and one staff user, each with the same token in all four services.
+    tokens = {"customer": secrets.token_hex(20), "staff": secrets.token_hex(20)}
     for svc, directory, _ in managed:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
@@ -196,6 +211,15 @@ def system(tmp_path_factory) -> System:
             env=svc.env,
             check=True,
         )
+        for role, token in tokens.items():
+            subprocess.run(
+                [sys.executable, "manage.py", "create_api_user", f"e2e-{role}", "--token", token]
+                + (["--staff"] if role == "staff" else []),
+                cwd=directory,
+                env=svc.env | {"DJANGO_API_USER_PASSWORD": PASSWORD},
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
     subprocess.run(
         [sys.executable, "manage.py", "create_topics"],
         cwd=managed[0][1],
@@ -211,7 +235,7 @@ def system(tmp_path_factory) -> System:
         for svc in services.values():
             for role in COMMANDS:
                 svc.wait_ready(role)
-        yield System(services, logs, ZIPKIN_URL)
+        yield System(services, logs, ZIPKIN_URL, tokens)
     finally:
         for svc in services.values():
             for process in svc.processes.values():
@@ -222,12 +246,18 @@ def system(tmp_path_factory) -> System:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        for name in services:
+            _admin(name, f'DROP DATABASE IF EXISTS "e2e_{run}_{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def services(system) -> Services:
     """Clients' view of the system: the four services' base URLs."""
-    return Services(**{name: service.url for name, service in system.services.items()})
+    return Services(
+        **{name: service.url for name, service in system.services.items()},
+        token=system.tokens["customer"],
+        staff_token=system.tokens["staff"],
+    )
 
 
 @pytest.fixture

@@ -4,14 +4,22 @@ missed, in whichever order it gets them. No stock and no money may stay taken.""
 
 from decimal import Decimal
 
-from saga_client import Services, call, get_order, place_order, poll, wait_terminal
+from saga_client import (
+    Services,
+    get_order,
+    payments_of,
+    place_order,
+    poll,
+    stock_of,
+    wait_terminal,
+)
 
 #: Deadline (12 s) + one sweep (5 s) + the saga's own hops, with room for a loaded machine.
 ENDS_WITHIN = 60
 
 
 def stock(services: Services, sku: str) -> tuple[int, int, int]:
-    level = call("GET", f"{services.inventory}/api/inventories/{sku}")[1]
+    level = stock_of(services, sku)
     return level["quantity"], level["reserved"], level["shipped"]
 
 
@@ -70,7 +78,7 @@ def test_an_order_payment_never_answers_ends_payment_failed_releases_and_is_neve
         timeout=ENDS_WITHIN,
         message="payment to apply the OrderConfirmed and OrderFailed it missed",
     )
-    [payment] = call("GET", f"{services.payment}/api/payments?orderId={placed['id']}")[1]["results"]
+    [payment] = payments_of(services, placed["id"])
     assert payment["status"] in ("CANCELLED", "REFUNDED")
     if payment["status"] == "REFUNDED":
         assert Decimal(payment["amount"]) == Decimal("30.00")

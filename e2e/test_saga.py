@@ -4,19 +4,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from saga_client import Services, add_stock, call, place_order, poll, wait_terminal
-
-
-def stock(services: Services, sku: str) -> dict:
-    return call("GET", f"{services.inventory}/api/inventories/{sku}")[1]
-
-
-def payments_of(services: Services, order_id: int) -> list[dict]:
-    return call("GET", f"{services.payment}/api/payments?orderId={order_id}")[1]["results"]
-
-
-def shipments_of(services: Services, order_id: int) -> list[dict]:
-    return call("GET", f"{services.shipment}/api/shipments?orderId={order_id}")[1]["results"]
+from saga_client import (
+    Services,
+    add_stock,
+    payments_of,
+    place_order,
+    poll,
+    shipments_of,
+    stock_of,
+    wait_terminal,
+)
 
 
 def history(order: dict) -> list[tuple[str, str]]:
@@ -37,7 +34,7 @@ def test_happy_path_ships_the_order_and_its_stock(services, sku):
     assert (Decimal(payment["amount"]), payment["status"]) == (Decimal("99.98"), "SUCCEEDED")
     [shipment] = shipments_of(services, order["id"])
     assert shipment["status"] == "SHIPPED" and shipment["trackingNumber"]
-    level = stock(services, sku)
+    level = stock_of(services, sku)
     assert (level["quantity"], level["reserved"], level["shipped"]) == (98, 0, 2)
 
 
@@ -47,7 +44,7 @@ def test_out_of_stock_fails_the_order_and_reserves_nothing(services, sku):
     assert order["status"] == "FAILED"
     assert order["failureReason"] == f"insufficient stock for {sku}"
     assert payments_of(services, order["id"]) == []
-    level = stock(services, sku)
+    level = stock_of(services, sku)
     assert (level["quantity"], level["reserved"], level["shipped"]) == (100, 0, 0)
 
 
@@ -96,7 +93,7 @@ def test_concurrent_orders_for_scarce_stock_reserve_exactly_what_there_is(servic
     assert statuses.count("FAILED") == 20
     # Inventory makes a reservation final on its own ShipmentShipped, after the order's.
     level = poll(
-        lambda: (level := stock(services, sku))["shipped"] == 10 and level,
+        lambda: (level := stock_of(services, sku))["shipped"] == 10 and level,
         message=f"{sku}'s shipped stock",
     )
     assert (level["quantity"], level["reserved"]) == (0, 0)
@@ -104,7 +101,7 @@ def test_concurrent_orders_for_scarce_stock_reserve_exactly_what_there_is(servic
 
 def wait_for_stock(services: Services, sku: str, *, available: int) -> dict:
     def released() -> dict | None:
-        level = stock(services, sku)
+        level = stock_of(services, sku)
         return level if level["quantity"] == available else None
 
     return poll(released, message=f"{sku} back to {available}")

@@ -142,7 +142,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    services = Services(order=args.order_url, inventory=args.inventory_url)
+    services = Services.local(order=args.order_url, inventory=args.inventory_url)
     sku = f"BENCH-{uuid.uuid4().hex[:8].upper()}"
     add_stock(services, sku, args.orders)
     progress = Progress(args.orders)

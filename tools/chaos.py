@@ -48,7 +48,9 @@ sessions (``default_transaction_read_only``, as the services' own roles) and Kaf
 - per SKU, available + reserved + shipped = total added, reserved = 0, shipped = the happy
   orders' quantities;
 - no unsent outbox row in any service database; no record written to a ``.DLT`` topic;
-- every POST answered 201 exists exactly once; a POST with no answer at most once.
+- every POST answered 201 exists exactly once; a POST with no answer at most once. The client
+  retries a POST that got a 503, no connection or no answer, with the order's Idempotency-Key,
+  until it gets its answer or the run's patience ends.
 
 It prints one table and exits 1 on any violation, listing the offending orders with their
 histories. The system is left running (``bash tools/system.sh down`` stops it). The
@@ -90,10 +92,11 @@ from confluent_kafka.admin import AdminClient
 
 from saga_client import TERMINAL, Services, add_stock
 from saga_events.topics import DEFAULT_TOPICS, dead_letter_topic
+from topology import SERVICES as TOPOLOGY
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("order", "inventory", "payment", "shipment")
-WEB_PORTS = {"order": 8081, "inventory": 8082, "payment": 8083, "shipment": 8084}
+SERVICES = tuple(TOPOLOGY)
+WEB_PORTS = {name: service.web_port for name, service in TOPOLOGY.items()}
 FAULT_KINDS = (
     "worker-kill",
     "web-kill",
@@ -153,7 +156,8 @@ class Infra:
         )
 
     def database_url(self, service: str) -> str:
-        return f"postgres://{service}:{service}@localhost:{self.pgport}/{service}_db"
+        database = TOPOLOGY[service].database
+        return f"postgres://{service}:{service}@localhost:{self.pgport}/{database}"
 
     def pid(self, name: str) -> int | None:
         path = self.directory / "run" / f"{name}.pid"
@@ -275,12 +279,14 @@ class Placed:
     sku: str
     price: Decimal
     quantity: int
-    #: created (201), unknown (no answer), unavailable (503 or refused until the deadline),
-    #: failed (another status).
+    #: created (201), unknown (no answer at the last try), unavailable (503 or refused until
+    #: the deadline), failed (another status).
     outcome: str = "pending"
     attempts: list[str] = field(default_factory=list)
     order_id: int | None = None
     answered_at: float | None = None
+    #: The POST's Idempotency-Key, the same on every retry.
+    key: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def marker(self) -> tuple[str, Decimal, int]:
@@ -319,7 +325,9 @@ def plan_orders(count: int, run: str, rng: random.Random) -> tuple[list[Placed],
     return orders, dict(stock)
 
 
-def post_json(url: str, body: dict, timeout: float) -> tuple[str, int | None, dict, str]:
+def post_json(
+    url: str, body: dict, timeout: float, token: str, key: str
+) -> tuple[str, int | None, dict, str]:
     """POST ``body``: (what happened, status, answer, Retry-After). What happened is
     ``answered``, ``refused`` (no connection: nothing was sent) or ``no answer`` (the request
     may or may not have been applied)."""
@@ -327,7 +335,15 @@ def post_json(url: str, body: dict, timeout: float) -> tuple[str, int | None, di
         url,
         data=json.dumps(body).encode(),
         method="POST",
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Authorization": f"Token {token}",
+            # One key per order, the same on every retry: a retry of a POST whose order was
+            # stored but whose answer was lost (no answer, or a 503 when the database went away
+            # after the commit) gets that order back instead of placing a second one.
+            "Idempotency-Key": key,
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -375,15 +391,12 @@ class Load:
                 self.in_flight += 1
             try:
                 what, status, answer, retry_after = post_json(
-                    f"{self.services.order}/api/orders", body, timeout=15
+                    f"{self.services.order}/api/orders", body, 15, self.services.token, order.key
                 )
             finally:
                 with self.lock:
                     self.in_flight -= 1
             order.attempts.append(str(status) if what == "answered" else what)
-            if what == "no answer":
-                order.outcome = "unknown"
-                return
             if status == 201:
                 order.outcome, order.order_id = "created", answer.get("id")
                 order.answered_at = time.time()
@@ -393,9 +406,10 @@ class Load:
                 order.attempts[-1] += f" {json.dumps(answer)[:200]}"
                 return
             if time.monotonic() > deadline:
-                order.outcome = "unavailable"
+                order.outcome = "unknown" if "no answer" in order.attempts else "unavailable"
                 return
-            # 503 (database down) or refused (web server down): the same body again, later.
+            # 503 (database down), refused (web server down) or no answer (it died mid-request):
+            # the same request, with the same Idempotency-Key, again later.
             time.sleep(min(float(retry_after or 1), 5))
 
 
@@ -1155,7 +1169,6 @@ def main() -> int:
     # that were acknowledged, whose Kafka offsets the workers have committed since.
     os.environ.setdefault("SAGA_PG_SYNCHRONOUS_COMMIT", "on")
     infra = Infra.from_environment()
-    services = Services()
     run = uuid.uuid4().hex[:8].upper()
     started = time.monotonic()
     log(f"chaos {run}: starting the system ({args.workers} workers per service)")
@@ -1172,6 +1185,7 @@ def main() -> int:
         stdout=sys.stderr,
     )
     workers = worker_names(args.workers)
+    services = Services.local()  # with the tokens of the users system.sh created
 
     orders, stock = plan_orders(args.orders, run, random.Random(f"{args.seed}-orders"))
     for sku, quantity in stock.items():

@@ -7,7 +7,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-EXPECTED = ["events", "runtime", "order", "inventory", "payment", "shipment", "e2e"]
+EXPECTED = ["events", "runtime", "order", "inventory", "payment", "shipment", "e2e", "apifuzz"]
 
 
 def main(directory: str) -> int:

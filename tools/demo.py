@@ -7,7 +7,16 @@ import sys
 import uuid
 from functools import partial
 
-from saga_client import Services, add_stock, call, get_order, place_order, poll, wait_terminal
+from saga_client import (
+    Services,
+    add_stock,
+    get_order,
+    payments_of,
+    place_order,
+    poll,
+    stock_of,
+    wait_terminal,
+)
 
 ZIPKIN = "http://localhost:9411/zipkin"
 
@@ -38,7 +47,7 @@ def refunded(services: Services, order_id: int) -> dict | None:
 
 
 def main() -> int:
-    services = Services()
+    services = Services.local()
     sku = f"DEMO-{uuid.uuid4().hex[:6].upper()}"
     stock = add_stock(services, sku, 100)
     print(f"\nStock added: {stock['skuCode']} × {stock['quantity']}\n")
@@ -66,20 +75,22 @@ def main() -> int:
             )
             print(f"    {line['occurredAt'][11:23]}  {arrow} {line['eventType']}{note}")
         print(f"    trace: {ZIPKIN}/?annotationQuery=orderNumber%3D{final['orderNumber']}")
-        payments = call("GET", f"{services.payment}/api/payments?orderId={final['id']}")[1][
-            "results"
-        ]
-        for payment in payments:
+        for payment in payments_of(services, final["id"]):
             print(f"    payment: {payment['amount']} {payment['status']}")
-    _, stock = call("GET", f"{services.inventory}/api/inventories/{sku}")
+    stock = stock_of(services, sku)
     print(
         f"\nStock of {sku} now: {stock['quantity']} available, {stock['reserved']} reserved, "
         f"{stock['shipped']} shipped (of {stock['totalAdded']} added)"
     )
+    order, inventory = services.order, services.inventory
+    payment, shipment = services.payment, services.shipment
     print(
-        "\nBrowsable API:  http://localhost:8081/api/orders   http://localhost:8082/api/inventories\n"
-        "                http://localhost:8083/api/payments http://localhost:8084/api/shipments\n"
-        "Admin:          http://localhost:8081/admin/ (and 8082-8084), user admin, password admin\n"
+        f"\nBrowsable API:  {order}/api/orders   {inventory}/api/inventories\n"
+        f"                {payment}/api/payments {shipment}/api/shipments\n"
+        f"Admin:          {order}/admin/ (and the other three), user admin, password admin\n"
+        "API users:      admin/admin (staff), demo/demo (places orders); or with a token:\n"
+        f"                curl -H 'Authorization: Token {services.token}' {order}/api/orders\n"
+        f"                (tokens: .infra/api-tokens.json; API docs: {order}/api/docs/)\n"
         f"Zipkin:         {ZIPKIN}/\n"
         "Stop with:      bash tools/system.sh down"
     )

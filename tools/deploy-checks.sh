@@ -2,9 +2,11 @@
 # Deployment checks that need neither a Docker engine nor a cluster (docs/decisions/0006-deployment.md):
 #
 #   YAML syntax of every compose, Helm values/Chart and workflow file
-#   Dockerfiles: hadolint, and the four copies identical but for service name and ports
+#   docker/Dockerfile (the one image definition of all four services): hadolint
+#   tools/topology.tsv: compose, the Helm values and each project's settings agree with it
 #   compose/docker-compose.yml: the Compose Specification schema, and compose-go (the loader
-#     of Docker Compose itself) with run-time checks (tools/deploy_checks/composecheck)
+#     of Docker Compose itself) with run-time checks (tools/deploy_checks/composecheck), and
+#     nothing that needs a Docker Engine newer than 20.10
 #   .github/workflows/ci.yml: the GitHub workflow schema and actionlint (with shellcheck)
 #   tools/deploy-checks.sh and tools/deploy_checks/compose_smoke.sh: shellcheck
 #   Helm: lint every chart (dev, and prod with secrets given), render all four services with
@@ -35,7 +37,8 @@ ACTIONLINT_VERSION=v1.7.12
 # The oldest Kubernetes the charts support (Chart.yaml kubeVersion) and the newest with schemas
 # in the pinned kubernetes-validate.
 K8S_VERSIONS=(1.30.0 1.37.0)
-SERVICES=(order inventory payment shipment)
+# shellcheck source=tools/topology.sh
+. "$ROOT/tools/topology.sh"
 # Rendering prod needs secrets; these exist only for the checks.
 PROD_SECRETS=(--set secrets.databaseUrl=postgres://checks:checks@db.invalid:5432/checks_db
     --set secrets.djangoSecretKey=deploy-checks-only-secret-key-renders-manifests-never-deployed)
@@ -126,14 +129,13 @@ check_yaml_syntax() {
     py "$CHECKS/yaml_syntax.py" "${files[@]}"
 }
 
-check_dockerfiles() {
-    local service rc=0
-    for service in "${SERVICES[@]}"; do
-        "$VENV/bin/hadolint" "$ROOT/${service}_project/Dockerfile" || rc=1
-    done
+check_dockerfile() {
     "$VENV/bin/hadolint" --version
-    py "$CHECKS/dockerfiles_in_sync.py" "$ROOT" || rc=1
-    return "$rc"
+    "$VENV/bin/hadolint" "$ROOT/docker/Dockerfile" && echo "hadolint: ok"
+}
+
+check_topology() {
+    py "$CHECKS/topology_check.py" "$ROOT" && echo "topology: compose, Helm values and settings agree"
 }
 
 check_compose() {
@@ -158,7 +160,8 @@ check_workflows() {
 }
 
 check_scripts() {
-    "$VENV/bin/shellcheck" "$ROOT/tools/deploy-checks.sh" "$ROOT/tools/deploy_checks/compose_smoke.sh" &&
+    # -x, from the root: follow what the scripts source (tools/topology.sh).
+    (cd "$ROOT" && "$VENV/bin/shellcheck" -x tools/deploy-checks.sh tools/deploy_checks/compose_smoke.sh) &&
         echo "shellcheck: ok"
 }
 
@@ -276,8 +279,9 @@ main() {
     local start=$SECONDS
     install_tools
     check "YAML syntax (PyYAML)" check_yaml_syntax
-    check "Dockerfiles (hadolint, copies in sync)" check_dockerfiles
+    check "Dockerfile (hadolint)" check_dockerfile
     check "compose file (compose-spec schema, compose-go)" check_compose
+    check "service topology (tools/topology.tsv)" check_topology
     check "CI workflow (workflow schema, actionlint)" check_workflows
     check "shell scripts (shellcheck)" check_scripts
     check "helm dependency build" helm_dependencies

@@ -26,7 +26,8 @@ PG_SYNCHRONOUS_COMMIT=${SAGA_PG_SYNCHRONOUS_COMMIT:-off}
 KAFKA_PORT=${SAGA_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${SAGA_KAFKA_CONTROLLER_PORT:-9093}
 ZIPKIN_PORT=${SAGA_ZIPKIN_PORT:-9411}
-SERVICES=(order inventory payment shipment)
+# shellcheck source=tools/topology.sh
+. "$TOOLS_DIR/topology.sh"
 
 LIB_DIR=$INFRA_DIR/lib
 KAFKA_LIB=$LIB_DIR/kafka
@@ -245,20 +246,18 @@ EOF
     if [[ $(<"$conf") != "$before" ]]; then echo changed; fi
 }
 
-pg_provision() {
-    local bin=$1 roles
-    roles=$(IFS=,; echo "${SERVICES[*]}")
-    as_postgres "$bin/psql" -X -q -v ON_ERROR_STOP=1 -v roles="$roles" \
-        -h "$PG_SOCKET_DIR" -p "$PGPORT" -d postgres >/dev/null <<'SQL'
-SELECT format('CREATE ROLE %I', r) FROM unnest(string_to_array(:'roles', ',')) AS r
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
-SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', r, r)
-  FROM unnest(string_to_array(:'roles', ',')) AS r \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', r || '_db', r) FROM unnest(string_to_array(:'roles', ',')) AS r
- WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = r || '_db') \gexec
-SELECT format('ALTER DATABASE %I OWNER TO %I', r || '_db', r)
-  FROM unnest(string_to_array(:'roles', ',')) AS r \gexec
+pg_provision() { # a login role per service (password = name, for this machine only) owning its database
+    local bin=$1 service
+    for service in "${SERVICES[@]}"; do
+        as_postgres "$bin/psql" -X -q -v ON_ERROR_STOP=1 -v role="$service" \
+            -v db="${DATABASE[$service]}" -h "$PG_SOCKET_DIR" -p "$PGPORT" -d postgres >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'role') \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'role') \gexec
 SQL
+    done
 }
 
 pg_up() {
@@ -437,7 +436,7 @@ print_env() {
     echo "export ZIPKIN_ENDPOINT=http://localhost:$ZIPKIN_PORT/api/v2/spans"
     local svc
     for svc in "${SERVICES[@]}"; do
-        echo "# $svc: DATABASE_URL=postgres://$svc:$svc@localhost:$PGPORT/${svc}_db"
+        echo "# $svc: DATABASE_URL=postgres://$svc:$svc@localhost:$PGPORT/${DATABASE[$svc]}"
     done
 }
 

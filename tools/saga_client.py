@@ -1,12 +1,17 @@
-"""A small HTTP client of the four services' APIs, for the demo and the benchmark (stdlib only)."""
+"""A small HTTP client of the four services' APIs, for the demo, the benchmark and the tests
+(stdlib only)."""
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
+
+from topology import SERVICES
 
 T = TypeVar("T")
 
@@ -15,24 +20,42 @@ TERMINAL = {"SHIPPED", "FAILED", "PAYMENT_FAILED", "SHIPMENT_FAILED"}
 
 @dataclass(frozen=True)
 class Services:
-    order: str = "http://127.0.0.1:8081"
-    inventory: str = "http://127.0.0.1:8082"
-    payment: str = "http://127.0.0.1:8083"
-    shipment: str = "http://127.0.0.1:8084"
+    """The services' base URLs and the API tokens to use: ``token`` a customer's (places and
+    reads orders), ``staff_token`` a staff user's (adds stock, reads payments and shipments)."""
+
+    order: str = f"http://127.0.0.1:{SERVICES['order'].web_port}"
+    inventory: str = f"http://127.0.0.1:{SERVICES['inventory'].web_port}"
+    payment: str = f"http://127.0.0.1:{SERVICES['payment'].web_port}"
+    shipment: str = f"http://127.0.0.1:{SERVICES['shipment'].web_port}"
+    token: str = ""
+    staff_token: str = ""
+
+    @classmethod
+    def local(cls, **urls: str) -> "Services":
+        """The system ``tools/system.sh`` runs, with the tokens of its demo users (or
+        SAGA_API_TOKEN and SAGA_STAFF_TOKEN from the environment)."""
+        infra = os.environ.get("SAGA_INFRA_DIR") or Path(__file__).resolve().parents[1] / ".infra"
+        tokens = Path(infra) / "api-tokens.json"  # written by tools/system.sh
+        saved = json.loads(tokens.read_text()) if tokens.exists() else {}
+        return cls(
+            **urls,
+            token=os.environ.get("SAGA_API_TOKEN", saved.get("demo", "")),
+            staff_token=os.environ.get("SAGA_STAFF_TOKEN", saved.get("admin", "")),
+        )
 
 
 class ApiError(RuntimeError):
     pass
 
 
-def call(method: str, url: str, body: dict | None = None, timeout: float = 10) -> tuple[int, dict]:
+def call(
+    method: str, url: str, body: dict | None = None, timeout: float = 10, *, token: str = ""
+) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-    )
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -42,7 +65,10 @@ def call(method: str, url: str, body: dict | None = None, timeout: float = 10) -
 
 def add_stock(services: Services, sku: str, quantity: int) -> dict:
     status, body = call(
-        "POST", f"{services.inventory}/api/inventories", {"skuCode": sku, "quantity": quantity}
+        "POST",
+        f"{services.inventory}/api/inventories",
+        {"skuCode": sku, "quantity": quantity},
+        token=services.staff_token,
     )
     if status not in (200, 201):
         raise ApiError(f"adding stock answered {status}: {body}")
@@ -54,6 +80,7 @@ def place_order(services: Services, sku: str, price: str, quantity: int) -> dict
         "POST",
         f"{services.order}/api/orders",
         {"skuCode": sku, "price": price, "quantity": quantity},
+        token=services.token,
     )
     if status != 201:
         raise ApiError(f"placing an order answered {status}: {body}")
@@ -63,7 +90,22 @@ def place_order(services: Services, sku: str, price: str, quantity: int) -> dict
 def get_order(services: Services, order_id: int, *, wait: float = 0) -> dict:
     """The order; with ``wait``, once it has ended or after ``wait`` seconds (a long poll)."""
     query = f"?wait={wait}" if wait else ""
-    return call("GET", f"{services.order}/api/orders/{order_id}{query}", timeout=wait + 10)[1]
+    url = f"{services.order}/api/orders/{order_id}{query}"
+    return call("GET", url, timeout=wait + 10, token=services.token)[1]
+
+
+def stock_of(services: Services, sku: str) -> dict:
+    return call("GET", f"{services.inventory}/api/inventories/{sku}", token=services.token)[1]
+
+
+def payments_of(services: Services, order_id: int) -> list[dict]:
+    url = f"{services.payment}/api/payments?orderId={order_id}"
+    return call("GET", url, token=services.staff_token)[1]["results"]
+
+
+def shipments_of(services: Services, order_id: int) -> list[dict]:
+    url = f"{services.shipment}/api/shipments?orderId={order_id}"
+    return call("GET", url, token=services.staff_token)[1]["results"]
 
 
 def poll(

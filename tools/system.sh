@@ -31,11 +31,28 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INFRA_DIR=$(realpath -m "${SAGA_INFRA_DIR:-$REPO_ROOT/.infra}")
 RUN_DIR=$INFRA_DIR/run
 LOG_DIR=$INFRA_DIR/logs
-SERVICES=(order inventory payment shipment)
-declare -A PORT=([order]=8081 [inventory]=8082 [payment]=8083 [shipment]=8084)
+# shellcheck source=tools/topology.sh
+. "$REPO_ROOT/tools/topology.sh"
 PGPORT=${PGPORT:-5432}
 
 log() { echo "$*" >&2; }
+
+# api_token NAME: the local API token of user NAME, generated once into .infra/api-tokens.json
+# (tools/saga_client.py reads it; so do people, see the README's "Authentication").
+api_token() {
+    local file=$INFRA_DIR/api-tokens.json
+    (umask 077 && python3.11 - "$file" "$1" <<'PY'
+import json, secrets, sys
+from pathlib import Path
+path, name = Path(sys.argv[1]), sys.argv[2]
+tokens = json.loads(path.read_text()) if path.exists() else {}
+if name not in tokens:
+    tokens[name] = secrets.token_hex(20)
+    path.write_text(json.dumps(tokens, indent=2) + "\n")
+print(tokens[name])
+PY
+    )
+}
 
 # running PIDFILE: its process exists and is no zombie. A process started by an earlier run is no
 # child of ours; killed, it lingers as a zombie until its new parent reaps it, which kill -0
@@ -51,9 +68,9 @@ worker_name() { # worker_name SERVICE N: the first worker keeps the name it had 
     if (($2 == 1)); then echo "$1-worker"; else echo "$1-worker-$2"; fi
 }
 
-worker_port() { echo $((PORT[$1] + 1000 + 100 * ($2 - 1))); }
+worker_port() { echo $((WORKER_PORT[$1] + 100 * ($2 - 1))); }
 
-database_url() { echo "postgres://$1:$1@localhost:$PGPORT/${1}_db"; }
+database_url() { echo "postgres://$1:$1@localhost:$PGPORT/${DATABASE[$1]}"; }
 
 # The pid files of a service's processes: its web server and every worker that has one, also
 # workers beyond SAGA_WORKERS left from an earlier `up` with more.
@@ -106,11 +123,11 @@ service_environment() {
 
 # start_service SERVICE: its web server and SAGA_WORKERS workers, those not running already.
 start_service() {
-    local service=$1 dir=$REPO_ROOT/${1}_project n
+    local service=$1 dir=$REPO_ROOT/${PROJECT[$1]} n
     export DATABASE_URL
     DATABASE_URL=$(database_url "$service")
     start "$service-web" "$dir" "$VENV/bin/gunicorn" config.wsgi:application \
-        --bind "127.0.0.1:${PORT[$service]}" --workers "${GUNICORN_WORKERS:-2}" --threads "${GUNICORN_THREADS:-32}" \
+        --bind "127.0.0.1:${WEB_PORT[$service]}" --workers "${GUNICORN_WORKERS:-2}" --threads "${GUNICORN_THREADS:-32}" \
         --no-control-socket --access-logfile -
     for ((n = 1; n <= SAGA_WORKERS; n++)); do
         local membership=()
@@ -133,7 +150,7 @@ up() {
         >"$RUN_DIR/settings.env" || true
     local python=$VENV/bin/python first=1 n
     for service in "${SERVICES[@]}"; do
-        local dir=$REPO_ROOT/${service}_project
+        local dir=$REPO_ROOT/${PROJECT[$service]}
         export DATABASE_URL
         DATABASE_URL=$(database_url "$service")
         (cd "$dir" && "$python" manage.py migrate --noinput -v0)
@@ -144,13 +161,15 @@ up() {
             (cd "$dir" && "$python" manage.py create_topics >/dev/null)
             first=0
         fi
-        # A local login for the admin; the password is for this machine only.
-        (cd "$dir" && DJANGO_SUPERUSER_PASSWORD=admin "$python" manage.py createsuperuser \
-            --noinput --username admin --email admin@localhost >/dev/null 2>&1 || true)
+        # Local users, the same token in all four services; passwords for this machine only.
+        (cd "$dir" && env DJANGO_API_USER_PASSWORD=admin "$python" manage.py create_api_user admin \
+            --superuser --token "$(api_token admin)" >/dev/null)
+        (cd "$dir" && env DJANGO_API_USER_PASSWORD=demo "$python" manage.py create_api_user demo \
+            --token "$(api_token demo)" >/dev/null)
         start_service "$service"
     done
     for service in "${SERVICES[@]}"; do
-        wait_ready "http://127.0.0.1:${PORT[$service]}/health/ready" "$service-web"
+        wait_ready "http://127.0.0.1:${WEB_PORT[$service]}/health/ready" "$service-web"
         for ((n = 1; n <= SAGA_WORKERS; n++)); do
             wait_ready "http://127.0.0.1:$(worker_port "$service" "$n")/health/ready" "$(worker_name "$service" "$n")"
         done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs and starts PostgreSQL, Kafka and
-# Zipkin (tools/infra.sh), makes a venv with tox, and runs every tox env against them.
+# Zipkin (tools/infra.sh), installs headless Chromium (tools/browser.sh), makes a venv with tox,
+# and runs every tox env against them.
 #
-#   bash tools/test.sh                 # everything (lint, events, runtime, 4 services, e2e, deploy)
+#   bash tools/test.sh                 # everything (tox.ini's env_list, lint to deploy)
 #   bash tools/test.sh -e order        # one env; anything after is passed on to tox
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,6 +11,8 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO_ROOT/tools/venv.sh"
 
 eval "$(bash "$REPO_ROOT/tools/infra.sh" up)"
+# Headless Chromium for e2e/test_browser.py, from Debian's packages (installed once).
+bash "$REPO_ROOT/tools/browser.sh"
 ensure_venv
 export KAFKA_BOOTSTRAP_SERVERS ZIPKIN_ENDPOINT
 export ZIPKIN_URL=${ZIPKIN_ENDPOINT%/api/v2/spans}

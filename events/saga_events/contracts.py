@@ -1,4 +1,4 @@
-"""The thirteen events of the saga contract (shared/spec/saga-contract.md).
+"""The thirteen events of the saga contract (docs/contract.md).
 
 Field names are the snake_case forms of the contract's camelCase keys; the codec derives one from
 the other. Changing a field here changes the wire format: see the schema snapshots in ``schemas/``.

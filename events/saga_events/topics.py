@@ -38,7 +38,7 @@ DEFAULT_TOPICS: Mapping[type[Event], str] = MappingProxyType(
         InventoryReleasedEvent: "inventory-released-topic",
     }
 )
-"""Default topic of each event; deployments may rename topics through settings."""
+"""Topic of each event; a deployment may put a prefix before every name (SAGA_TOPIC_PREFIX)."""
 
 EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
     {event_class.event_type: event_class for event_class in ALL_EVENTS}

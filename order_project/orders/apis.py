@@ -1,8 +1,16 @@
+import re
 from decimal import Decimal
 
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+
+from saga_runtime.api import UtcDateTimeFilter, error_responses, list_error_responses
 
 from .models import (
     MAX_AMOUNT,
@@ -12,19 +20,41 @@ from .models import (
     Order,
     OrderStatus,
 )
-from .services import place_order
+from .services import IdempotencyKeyReused, place_order, place_order_once
 from .waiting import watcher
 
 #: The longest a client may ask ``GET /api/orders/{id}?wait=`` to wait.
 MAX_WAIT_SECONDS = 30
+#: What an Idempotency-Key may be: 1 to 255 printable ASCII characters (a UUID is typical).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Makes the request safe to retry: the same key (1–255 printable ASCII "
+    "characters, e.g. a UUID) from the same user within 24 h answers with the order the first "
+    "request placed (201, header `Idempotent-Replayed: true`) and places nothing; with a "
+    "different body it answers 422.",
+)
+
+
+class IdempotencyKeyConflict(APIException):
+    status_code = 422
+    default_detail = "This Idempotency-Key was used for a different order."
 
 
 class PlaceOrderSerializer(serializers.Serializer):
-    skuCode = serializers.CharField(max_length=64, help_text="The product's SKU.")
+    """What a client sends to place an order (field names are camelCase on the wire)."""
+
+    sku_code = serializers.CharField(
+        max_length=64, label="SKU code", help_text="The product's SKU."
+    )
     price = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),
+        label="Unit price",
         help_text="Unit price, e.g. 49.99.",
     )
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
@@ -39,64 +69,132 @@ class PlaceOrderSerializer(serializers.Serializer):
 
 # Plain serializers, not ModelSerializers: a ModelSerializer rebuilds its fields from the model
 # on every instantiation, which was a third of the order service's CPU per request
-# (docs/decisions/0009).
+# (docs/decisions/0009). Read-only: they describe answers, never forms.
 class OrderHistorySerializer(serializers.Serializer):
-    fromStatus = serializers.CharField(source="from_status")
-    toStatus = serializers.ChoiceField(source="to_status", choices=OrderStatus.choices)
-    eventType = serializers.CharField(source="event_type")
-    eventId = serializers.UUIDField(source="event_id", allow_null=True)
-    reason = serializers.CharField(allow_blank=True)
-    occurredAt = serializers.DateTimeField(source="occurred_at")
+    from_status = serializers.CharField(read_only=True)
+    to_status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    event_type = serializers.CharField(read_only=True, help_text="The event that caused it.")
+    event_id = serializers.UUIDField(allow_null=True, read_only=True)
+    reason = serializers.CharField(read_only=True)
+    occurred_at = serializers.DateTimeField(read_only=True)
 
 
 class OrderSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    orderNumber = serializers.UUIDField(source="order_number")
-    skuCode = serializers.CharField(source="sku_code", max_length=64)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
-    quantity = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    failureReason = serializers.CharField(source="failure_reason", allow_blank=True)
+    url = serializers.HyperlinkedIdentityField(view_name="order-detail", read_only=True)
+    order_number = serializers.UUIDField(read_only=True)
+    sku_code = serializers.CharField(read_only=True, label="SKU code")
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    failure_reason = serializers.CharField(read_only=True)
     compensation = serializers.ChoiceField(
         choices=Compensation.choices,
+        read_only=True,
         help_text="For an order that failed after stock was reserved: whether the release (and "
         "the refund) it needs are PENDING, DONE, or FAILED (not confirmed by the deadline).",
     )
-    deadlineAt = serializers.DateTimeField(
-        source="deadline_at",
-        help_text="When the saga, or the compensation it waits for, becomes overdue.",
+    deadline_at = serializers.DateTimeField(
+        read_only=True, help_text="When the saga, or the compensation it waits for, is overdue."
     )
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class OrderDetailSerializer(OrderSerializer):
-    history = OrderHistorySerializer(many=True)
+    history = OrderHistorySerializer(many=True, read_only=True)
+
+
+class OrderFilter(django_filters.FilterSet):
+    """``?status=``, ``?skuCode=``, ``?createdAfter=``, ``?createdBefore=`` (ISO 8601); a
+    value that does not fit answers 400."""
+
+    skuCode = django_filters.CharFilter(field_name="sku_code", label="SKU code")
+    createdAfter = UtcDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", label="Placed at or after"
+    )
+    createdBefore = UtcDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", label="Placed before"
+    )
+
+    class Meta:
+        model = Order
+        fields = ["status"]
 
 
 class OrderListCreateApi(generics.ListAPIView):
-    """Orders, newest first. POST `{skuCode, price, quantity}` to place one."""
+    """Your orders, newest first (staff see everyone's). POST `{skuCode, price, quantity}` to
+    place one."""
 
+    name = "Orders"
     queryset = Order.objects.all()
     serializer_class = OrderSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        return visible_orders(self.request.user, super().get_queryset())
 
     def get_serializer_class(self):
         # The browsable API's form shows the fields a client sends, not those it gets back.
         return PlaceOrderSerializer if self.request.method == "POST" else OrderSerializer
 
+    @extend_schema(
+        summary="Place an order",
+        description="Stores the order PENDING and starts its saga; follow it at `Location` "
+        "(`?wait=N` answers once it has ended).",
+        request=PlaceOrderSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: OrderDetailSerializer, **error_responses(400, 401, 413, 422, 429, 503)},
+        examples=[
+            OpenApiExample(
+                "Two of a SKU",
+                value={"skuCode": "SKU-1", "price": "49.99", "quantity": 2},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request, *args, **kwargs) -> Response:
         serializer = PlaceOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        order = place_order(
-            sku_code=data["skuCode"], price=data["price"], quantity=data["quantity"]
-        )
-        location = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
-        return Response(
-            OrderDetailSerializer(order).data,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": location},
-        )
+        fields = {
+            "sku_code": data["sku_code"],
+            "price": data["price"],
+            "quantity": data["quantity"],
+        }
+        headers = {}
+        if (key := request.headers.get("Idempotency-Key")) is None:
+            order = place_order(owner=request.user, **fields)
+        else:
+            if not IDEMPOTENCY_KEY.fullmatch(key):
+                raise serializers.ValidationError(
+                    {"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]}
+                )
+            try:
+                order, placed = place_order_once(owner=request.user, key=key, **fields)
+            except IdempotencyKeyReused as error:
+                raise IdempotencyKeyConflict(str(error)) from error
+            if not placed:
+                headers["Idempotent-Replayed"] = "true"
+        headers["Location"] = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
+        # A plain dict: the browsable API then builds its form from PlaceOrderSerializer (what
+        # a client sends) rather than from the answer's serializer.
+        answer = dict(OrderDetailSerializer(order, context={"request": request}).data)
+        return Response(answer, status=status.HTTP_201_CREATED, headers=headers)
+
+    @extend_schema(
+        summary="List your orders",
+        description="Newest first, 20 to a page; staff see everyone's.",
+        responses={200: OrderSerializer(many=True), **list_error_responses(400, 401, 429, 503)},
+    )
+    def get(self, request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+def visible_orders(user, queryset):
+    """The orders ``user`` may see: all of them for staff, their own for anyone else."""
+    return queryset if user.is_staff else queryset.filter(owner=user)
 
 
 class WaitSerializer(serializers.Serializer):
@@ -115,8 +213,22 @@ class OrderDetailApi(generics.RetrieveAPIView):
     seconds with the order as it is then, instead of the client polling.
     """
 
+    name = "Order"
     queryset = Order.objects.prefetch_related("history")
     serializer_class = OrderDetailSerializer
+
+    def get_queryset(self):
+        return visible_orders(self.request.user, super().get_queryset())
+
+    @extend_schema(
+        summary="An order with its history",
+        description="Yours (staff: anyone's); others answer 404. `?wait=N` (at most 30) "
+        "answers once the order has ended, or after N seconds as it is then.",
+        parameters=[WaitSerializer],
+        responses={200: OrderDetailSerializer, **error_responses(400, 401, 404, 429, 503)},
+    )
+    def get(self, request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
     def get_object(self) -> Order:
         params = WaitSerializer(data=self.request.query_params)
@@ -125,7 +237,8 @@ class OrderDetailApi(generics.RetrieveAPIView):
             pk = self.kwargs["pk"]
             # The waiter is registered before the status is read, so an end in between wakes it.
             with watcher.waiting_for(pk, timeout=wait) as ended:
-                status = Order.objects.filter(pk=pk).values_list("status", flat=True).first()
+                mine = visible_orders(self.request.user, Order.objects.all())
+                status = mine.filter(pk=pk).values_list("status", flat=True).first()
                 if status is not None and status not in TERMINAL_STATUSES:
                     ended.wait(wait)
         return super().get_object()

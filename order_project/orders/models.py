@@ -1,6 +1,7 @@
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 
 #: The largest amount the money columns hold (DecimalField(max_digits=12, decimal_places=2)).
@@ -47,6 +48,14 @@ class Compensation(models.TextChoices):
 
 class Order(models.Model):
     order_number = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        help_text="Who placed it (none for orders placed before accounts existed).",
+    )
     sku_code = models.CharField(max_length=64, db_index=True)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.IntegerField()
@@ -119,3 +128,25 @@ class OrderHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status} ({self.event_type})"
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` for placing an order, and the order it placed.
+
+    Unique per (owner, key): of two requests with one key, the database lets one insert and
+    makes the other wait for it and then fail, so exactly one order is placed.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request's body.")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → order {self.order_id}"

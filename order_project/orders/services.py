@@ -6,13 +6,14 @@ order that is not in the state it expects changes nothing, publishes nothing and
 that is how a duplicate or out-of-order event is absorbed.
 """
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,7 +31,14 @@ from saga_runtime import outbox
 from saga_runtime.text import storable
 
 from . import metrics
-from .models import TERMINAL_STATUSES, Compensation, Order, OrderHistory, OrderStatus
+from .models import (
+    TERMINAL_STATUSES,
+    Compensation,
+    IdempotencyKey,
+    Order,
+    OrderHistory,
+    OrderStatus,
+)
 from .waiting import ORDER_ENDED
 
 logger = logging.getLogger(__name__)
@@ -52,10 +60,15 @@ def _deadline() -> timedelta:
     return timedelta(seconds=settings.SAGA_DEADLINE_SECONDS)
 
 
+class IdempotencyKeyReused(ValueError):
+    """The key was used before, within the retention window, for a different order."""
+
+
 @transaction.atomic
-def place_order(*, sku_code: str, price: Decimal, quantity: int) -> Order:
+def place_order(*, sku_code: str, price: Decimal, quantity: int, owner=None) -> Order:
     """Store a PENDING order and publish OrderPlacedEvent with it."""
     order = Order.objects.create(
+        owner=owner,
         sku_code=sku_code,
         price=price,
         quantity=quantity,
@@ -76,6 +89,38 @@ def place_order(*, sku_code: str, price: Decimal, quantity: int) -> Order:
     )
     outbox.publish(event)
     return order
+
+
+@transaction.atomic
+def place_order_once(
+    *, owner, key: str, sku_code: str, price: Decimal, quantity: int
+) -> tuple[Order, bool]:
+    """Place the order unless ``owner`` placed one with ``key`` within the retention window
+    (``IDEMPOTENCY_KEY_RETENTION_HOURS``); return (the order, whether it was placed now).
+
+    Raises IdempotencyKeyReused if the key came with a different order before. Two calls with
+    one key at once place one order: the unique (owner, key) makes the second insert wait for
+    the first transaction and then fail, after which it finds the first one's order.
+    """
+    request = f"{sku_code}\n{price.quantize(Decimal('0.01'))}\n{quantity}"
+    fingerprint = hashlib.sha256(request.encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            claim = IdempotencyKey.objects.create(owner=owner, key=key, fingerprint=fingerprint)
+    except IntegrityError:
+        claim = IdempotencyKey.objects.select_for_update().get(owner=owner, key=key)
+        retention = timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
+        if claim.created_at > timezone.now() - retention:
+            if claim.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was used for a different order."
+                ) from None
+            return claim.order, False
+        # Expired: the key starts over, for this request.
+        claim.fingerprint, claim.created_at = fingerprint, timezone.now()
+    claim.order = place_order(sku_code=sku_code, price=price, quantity=quantity, owner=owner)
+    claim.save()
+    return claim.order, True
 
 
 @transaction.atomic

@@ -105,12 +105,17 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
             "django.contrib.staticfiles",
             "django_prometheus",
             "rest_framework",
+            "rest_framework.authtoken",
+            "django_filters",
+            "drf_spectacular",
+            "drf_spectacular_sidecar",
             "saga_runtime",
             domain_app,
         ],
         "MIDDLEWARE": [
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "django.middleware.security.SecurityMiddleware",
+            "saga_runtime.middleware.RequestTooLargeMiddleware",
             "saga_runtime.middleware.RejectNulMiddleware",
             "saga_runtime.middleware.DatabaseUnavailableMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -150,25 +155,57 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "USE_TZ": True,
         "STATIC_URL": "static/",
         "REST_FRAMEWORK": {
+            # Serializers name fields in snake_case; the wire is camelCase, converted once here
+            # (djangorestframework-camel-case). HTML forms post the serializers' own names, which
+            # the form parsers accept as well as camelCase.
             "DEFAULT_RENDERER_CLASSES": [
-                "rest_framework.renderers.JSONRenderer",
-                "rest_framework.renderers.BrowsableAPIRenderer",
+                "djangorestframework_camel_case.render.CamelCaseJSONRenderer",
+                "djangorestframework_camel_case.render.CamelCaseBrowsableAPIRenderer",
             ],
             "DEFAULT_PARSER_CLASSES": [
                 "saga_runtime.parsers.JSONParser",
-                "rest_framework.parsers.FormParser",
-                "rest_framework.parsers.MultiPartParser",
+                "djangorestframework_camel_case.parser.CamelCaseFormParser",
+                "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
             ],
-            "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+            "DEFAULT_PAGINATION_CLASS": "saga_runtime.pagination.PageNumberPagination",
             "PAGE_SIZE": 20,
             "EXCEPTION_HANDLER": "saga_runtime.api.exception_handler",
-            # The API is open like the seed's; the admin is where login matters.
+            # Programs send "Authorization: Token <key>"; people use the browsable API and the
+            # admin with a session (ADR 13). Token first: an anonymous request answers 401
+            # with WWW-Authenticate rather than 403.
             "DEFAULT_AUTHENTICATION_CLASSES": [
+                "rest_framework.authentication.TokenAuthentication",
                 "rest_framework.authentication.SessionAuthentication",
             ],
-            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
             "UNAUTHENTICATED_USER": None,
+            "DEFAULT_THROTTLE_CLASSES": [
+                "rest_framework.throttling.AnonRateThrottle",
+                "rest_framework.throttling.UserRateThrottle",
+            ],
+            "DEFAULT_THROTTLE_RATES": {
+                "anon": env("API_THROTTLE_ANON", "60/minute"),
+                "user": env("API_THROTTLE_USER", "100/second"),
+            },
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         },
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": f"{service.capitalize()} service API",
+            "DESCRIPTION": f"The {service} service of the saga orders system.",
+            "VERSION": "1.0.0",
+            # The UI's assets come from this service (drf-spectacular-sidecar), not a CDN.
+            "SWAGGER_UI_DIST": "SIDECAR",
+            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+            "REDOC_DIST": "SIDECAR",
+            "SERVE_INCLUDE_SCHEMA": False,
+            "COMPONENT_SPLIT_REQUEST": True,
+            "POSTPROCESSING_HOOKS": [
+                "drf_spectacular.hooks.postprocess_schema_enums",
+                "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+            ],
+        },
+        # DRF's name for errors of no one field stays as DRF clients know it.
+        "JSON_CAMEL_CASE": {"JSON_UNDERSCOREIZE": {"ignore_keys": ("non_field_errors",)}},
         "LOGGING": logging_config(service),
         # The Kafka runtime (saga_runtime.conf reads these lazily).
         "KAFKA_BOOTSTRAP_SERVERS": env("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
@@ -271,4 +308,7 @@ def test_overrides(settings: dict) -> dict:
         "SAGA_RELAY_POLL_SECONDS": 0.2,
         "TRACING_ENABLED": env_bool("TRACING_ENABLED", False),
         "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # Tests fire requests far faster than any client should; test_throttling.py lowers these.
+        "REST_FRAMEWORK": settings["REST_FRAMEWORK"]
+        | {"DEFAULT_THROTTLE_RATES": {"anon": "100000/second", "user": "100000/second"}},
     }

@@ -113,3 +113,57 @@ def outcomes_of(saga_worker):
     from saga_runtime.testing import consume_outcomes
 
     return lambda key, count, timeout=30: consume_outcomes(saga_worker, key, count, timeout=timeout)
+
+
+def _token_of(user) -> str:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def _token_client(token: str):
+    from django.test import Client
+
+    return Client(headers={"Authorization": f"Token {token}"})
+
+
+@pytest.fixture
+def api_user(db, django_user_model):
+    """A user of the API without staff rights (password ``customer-pw``)."""
+    return django_user_model.objects.create_user(username="customer", password="customer-pw")
+
+
+@pytest.fixture
+def staff_user(db, django_user_model):
+    """A staff user (not a superuser)."""
+    return django_user_model.objects.create_user(username="clerk", is_staff=True)
+
+
+@pytest.fixture
+def api_token(api_user) -> str:
+    return _token_of(api_user)
+
+
+@pytest.fixture
+def staff_token(staff_user) -> str:
+    return _token_of(staff_user)
+
+
+@pytest.fixture
+def api_client(api_token):
+    """A test client authenticated as ``api_user`` with an API token, as a program would be."""
+    return _token_client(api_token)
+
+
+@pytest.fixture
+def staff_client(staff_token):
+    """A test client authenticated as ``staff_user`` with an API token."""
+    return _token_client(staff_token)
+
+
+@pytest.fixture
+def anonymous_client():
+    """A test client without credentials."""
+    from django.test import Client
+
+    return Client()

@@ -11,7 +11,7 @@ def test_every_contract_topic_and_its_dead_letter_twin_exist_with_three_partitio
     for name in saga_config.all_topics():
         assert name in topics
         assert len(topics[name].partitions) == 3
-    assert len(saga_config.all_topics()) == 24  # 12 contract topics, each with a .DLT twin
+    assert len(saga_config.all_topics()) == 26  # 13 contract topics, each with a .DLT twin
     assert f"{saga_config.topic_prefix}order-placed-topic.DLT" in topics
 
 

@@ -4,6 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("shipments.urls")),
+    # The browsable API's "Log in" link and page (a session, as the admin's login gives).
+    path("api-auth/", include("rest_framework.urls")),
     path("", include("saga_runtime.urls")),
 ]
 

@@ -44,14 +44,23 @@ until all_healthy; do
 done
 echo "smoke: all web processes and workers healthy after ${SECONDS}s"
 
+# The API wants a user: a staff one (it may add stock) with the same token in order and inventory.
+token=$(python3 -c 'import secrets; print(secrets.token_hex(20))')
+for service in order inventory; do
+    "${COMPOSE[@]}" exec -T "$service-web" python manage.py create_api_user smoke --staff \
+        --token "$token" >/dev/null
+done
+auth=(-H "Authorization: Token $token")
+
 sku="smoke-$(date +%s)"
-curl -fsS -X POST http://localhost:8082/api/inventories -H 'Content-Type: application/json' \
-    -d "{\"skuCode\": \"$sku\", \"quantity\": 10}" >/dev/null
-order_id=$(curl -fsS -X POST http://localhost:8081/api/orders -H 'Content-Type: application/json' \
+curl -fsS "${auth[@]}" -X POST http://localhost:8082/api/inventories \
+    -H 'Content-Type: application/json' -d "{\"skuCode\": \"$sku\", \"quantity\": 10}" >/dev/null
+order_id=$(curl -fsS "${auth[@]}" -X POST http://localhost:8081/api/orders \
+    -H 'Content-Type: application/json' \
     -d "{\"skuCode\": \"$sku\", \"price\": 12.50, \"quantity\": 2}" | json_field id)
 deadline=$((SECONDS + SAGA_SECONDS))
 while :; do
-    status=$(curl -fsS "http://localhost:8081/api/orders/$order_id" | json_field status)
+    status=$(curl -fsS "${auth[@]}" "http://localhost:8081/api/orders/$order_id" | json_field status)
     [[ $status == SHIPPED ]] && break
     ((SECONDS < deadline)) || { echo "smoke: order $order_id still $status after ${SAGA_SECONDS}s" >&2; exit 1; }
     sleep 1

@@ -16,8 +16,11 @@ URL = "/api/inventories"
 
 
 @pytest.fixture
-def api() -> APIClient:
-    return APIClient()
+def api(staff_token) -> APIClient:
+    """Staff, who may do everything here (test_permissions.py covers everyone else)."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {staff_token}")
+    return api
 
 
 def add(api: APIClient, body, **kwargs):
@@ -214,7 +217,7 @@ def test_a_wrong_method_is_405(api, method, path):
     assert stock_of("SKU").available == 1
 
 
-@pytest.mark.parametrize("path", ["/api/nope", "/api/inventories/a/b/c/", "/nope", "/api/"])
+@pytest.mark.parametrize("path", ["/api/nope", "/api/inventories/a/b/c/", "/nope", "/api"])
 def test_an_unknown_route_is_a_json_404(api, path):
     assert_error(api.get(path), 404)
 

@@ -66,11 +66,14 @@ def incoming(event_class: type[Event], order: Order, **fields) -> Event:
 
 
 @pytest.fixture
-def place_order(db):
-    """Place an order through the service (order, history line and outbox row)."""
+def place_order(api_user):
+    """Place an order of ``api_user`` through the service (order, history line and outbox
+    row)."""
 
     def place(sku_code: str = "SKU-1", price: str = "49.99", quantity: int = 2) -> Order:
-        return services.place_order(sku_code=sku_code, price=Decimal(price), quantity=quantity)
+        return services.place_order(
+            sku_code=sku_code, price=Decimal(price), quantity=quantity, owner=api_user
+        )
 
     return place
 
@@ -137,3 +140,9 @@ def sample(name: str, **labels) -> float:
 
 
 #: What an error body must never show: exception class names, tracebacks, source locations.
+
+
+@pytest.fixture
+def client(api_client):
+    """A customer: the tests place and read orders as one (test_permissions.py: the others)."""
+    return api_client

@@ -10,7 +10,6 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from orders import services
 from orders.models import Order, OrderStatus
@@ -47,6 +46,7 @@ def test_placing_an_order_answers_201_with_the_pending_order_and_where_to_find_i
     order = Order.objects.get()
     assert set(body) == {
         "id",
+        "url",
         "orderNumber",
         "skuCode",
         "price",
@@ -253,9 +253,9 @@ def test_a_megabyte_of_junk_answers_400(client):
 
 
 @pytest.mark.parametrize("opening", [b"[", b'{"a":'])
-def test_deeply_nested_json_answers_400(opening):
+def test_deeply_nested_json_answers_400(client, opening):
     # As a server would answer, rather than re-raising the view's exception into the test.
-    client = Client(raise_request_exception=False)
+    client.raise_request_exception = False
 
     response = post_json(client, opening * 100_000)
 
@@ -365,14 +365,16 @@ def test_the_browsable_api_shows_a_form_to_place_an_order(client):
     assert response["Content-Type"].startswith("text/html")
     html = response.content.decode()
     assert 'method="POST"' in html
-    for field in ("skuCode", "price", "quantity"):
+    for field in ("sku_code", "price", "quantity"):
         assert f'name="{field}"' in html
+    assert "SKU code" in html and "Unit price" in html
 
 
-def test_an_order_can_be_placed_from_the_html_form(client):
+@pytest.mark.parametrize("sku_field", ["sku_code", "skuCode"])
+def test_an_order_can_be_placed_from_the_html_form(client, sku_field):
     response = client.post(
         "/api/orders",
-        urlencode({"skuCode": " SKU-F ", "price": "3.30", "quantity": "3"}),
+        urlencode({sku_field: " SKU-F ", "price": "3.30", "quantity": "3"}),
         content_type="application/x-www-form-urlencoded",
         HTTP_ACCEPT="text/html",
     )

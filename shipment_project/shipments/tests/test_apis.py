@@ -14,8 +14,11 @@ URL = "/api/shipments"
 
 
 @pytest.fixture
-def api() -> APIClient:
-    return APIClient()
+def api(staff_token) -> APIClient:
+    """Staff, who may do everything here (test_permissions.py covers everyone else)."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {staff_token}")
+    return api
 
 
 def ship(quantity: int | None, **fields) -> Shipment:
@@ -54,7 +57,17 @@ def test_list_filtered_by_an_order_without_shipments_is_empty(api):
     assert api.get(URL, {"orderId": 2}).json()["results"] == []
 
 
-@pytest.mark.parametrize("order_id", ["abc", "", "1.5", "0", "-1", "99999999999999999999"])
+def test_list_filters_by_status(api):
+    rejected = ship(60)
+    ship(1)
+
+    assert [s["id"] for s in api.get(URL, {"status": "REJECTED"}).json()["results"]] == [
+        rejected.id
+    ]
+    assert_error(api.get(URL, {"status": "LOST"}), 400, fields={"status"})
+
+
+@pytest.mark.parametrize("order_id", ["abc", "1.5", "0", "-1", "99999999999999999999"])
 def test_list_filtered_by_a_bad_order_id_is_400_naming_it(api, order_id):
     assert_error(api.get(URL, {"orderId": order_id}), 400, fields={"orderId"})
 

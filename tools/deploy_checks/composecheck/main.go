@@ -77,6 +77,10 @@ func check(project *types.Project) []string {
 				}
 			}
 		}
+		// The README promises Docker Engine 20.10; Compose refuses start_interval before 25.
+		if service.HealthCheck != nil && service.HealthCheck.StartInterval != nil {
+			problems = append(problems, fmt.Sprintf("%s: healthcheck.start_interval needs Docker Engine 25 or later", name))
+		}
 		if service.Build != nil {
 			dockerfile := service.Build.Dockerfile
 			if !filepath.IsAbs(dockerfile) {
@@ -84,6 +88,12 @@ func check(project *types.Project) []string {
 			}
 			if _, err := os.Stat(dockerfile); err != nil {
 				problems = append(problems, fmt.Sprintf("%s builds from %s: %v", name, dockerfile, err))
+			}
+			// docker/Dockerfile needs them; only a real build would notice their absence.
+			for _, arg := range []string{"SERVICE", "PORT", "WORKER_PORT"} {
+				if value, ok := service.Build.Args[arg]; !ok || value == nil || *value == "" {
+					problems = append(problems, fmt.Sprintf("%s builds without the build argument %s", name, arg))
+				}
 			}
 			problems = append(problems, checkAppEnvironment(name, service.Environment)...)
 		}
