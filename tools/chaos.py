@@ -20,10 +20,10 @@ kind from a shuffled round of all kinds:
   read back and produced again onto their topic, with the same key, value and headers.
 
 The HTTP client keeps going through outages: a 503 (the API's answer while its database is
-down) or a refused connection (nothing was sent) is retried with the same body; a POST with no
-answer (a reset or a timeout) is recorded as unknown and not retried; any other 5xx is a
-failure. Each order carries a marker of its own, its (SKU, price, quantity), unique in the run,
-so the audit finds it in the database whatever the client heard.
+down), a refused connection (nothing was sent) or no answer (a reset or a timeout) is retried
+with the same body and the order's Idempotency-Key, so a retry cannot place it twice; any other
+5xx is a failure. Each order also carries a marker of its own, its (SKU, price, quantity),
+unique in the run, so the audit finds it in the database whatever the client heard.
 
 Per kind of fault the table shows how long the part was down; ``back``, the time from its
 restart until it answered again (a killed worker: its first record applied, read from
