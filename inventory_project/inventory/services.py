@@ -6,6 +6,7 @@ the accounting invariant whatever happens here.
 """
 
 import logging
+from functools import partial
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -19,6 +20,7 @@ from saga_events import (
     OrderPlacedEvent,
 )
 from saga_runtime import outbox
+from saga_runtime.cancellation import undo_or_forbid
 from saga_runtime.text import storable
 
 from .models import MAX_STOCK, Reservation, ReservationStatus, Stock
@@ -130,30 +132,20 @@ def release_reservation(*, order_number: UUID, reason: str) -> Reservation | Non
 @transaction.atomic
 def cancel_reservation(*, order: OrderFailedEvent) -> Reservation | None:
     """The order failed: release what is held for it, or, if its OrderPlaced has not been
-    applied yet, record it CANCELLED so that it never reserves. None if nothing changed.
-
-    OrderFailed and OrderPlaced travel on different topics, so either may come first. The
-    order number's unique key settles a race between the two: whichever insert loses sees the
-    other's row.
-    """
-    if reservation := release_reservation(order_number=order.order_number, reason=order.reason):
-        return reservation
-    if Reservation.objects.filter(order_number=order.order_number).exists():
-        # Rejected, released or shipped already; or held since the release above looked.
-        return release_reservation(order_number=order.order_number, reason=order.reason)
-    try:
-        with transaction.atomic():
-            return Reservation.objects.create(
-                order_id=order.order_id,
-                order_number=order.order_number,
-                sku_code=storable(order.sku_code)[:_SKU_LENGTH],
-                quantity=0,
-                status=ReservationStatus.CANCELLED,
-                reason=storable(order.reason),
-            )
-    except IntegrityError:
-        # OrderPlaced was applied meanwhile (and committed first): release what it held.
-        return release_reservation(order_number=order.order_number, reason=order.reason)
+    applied yet, record it CANCELLED so that it never reserves (whichever comes first).
+    None if nothing changed."""
+    return undo_or_forbid(
+        undo=partial(release_reservation, order_number=order.order_number, reason=order.reason),
+        model=Reservation,
+        marker={
+            "order_id": order.order_id,
+            "order_number": order.order_number,
+            "sku_code": storable(order.sku_code)[:_SKU_LENGTH],
+            "quantity": 0,
+            "status": ReservationStatus.CANCELLED,
+            "reason": storable(order.reason),
+        },
+    )
 
 
 @transaction.atomic

@@ -2,9 +2,10 @@
 
 import logging
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from saga_events import (
@@ -15,6 +16,7 @@ from saga_events import (
     PaymentSucceededEvent,
 )
 from saga_runtime import outbox
+from saga_runtime.cancellation import undo_or_forbid
 from saga_runtime.text import storable
 
 from .decisions import decline_reason
@@ -83,26 +85,16 @@ def refund_payment(*, order_number: UUID, reason: str) -> Payment | None:
 def cancel_payment(*, order: OrderFailedEvent) -> Payment | None:
     """The order failed after it asked for payment (its deadline passed): refund its charge,
     or, if its OrderConfirmed has not been applied yet, record it CANCELLED so that it is never
-    charged. None if nothing changed (declined, refunded or cancelled already).
-
-    OrderFailed and OrderConfirmed travel on different topics, so either may come first. The
-    order number's unique key settles a race between the two: whichever insert loses sees the
-    other's row.
-    """
-    if payment := refund_payment(order_number=order.order_number, reason=order.reason):
-        return payment
-    if Payment.objects.filter(order_number=order.order_number).exists():
-        # It may have been charged since the refund above looked: look again.
-        return refund_payment(order_number=order.order_number, reason=order.reason)
-    try:
-        with transaction.atomic():
-            return Payment.objects.create(
-                order_id=order.order_id,
-                order_number=order.order_number,
-                amount=0,
-                status=PaymentStatus.CANCELLED,
-                reason=storable(order.reason),
-            )
-    except IntegrityError:
-        # OrderConfirmed was applied meanwhile (and committed first): refund what it charged.
-        return refund_payment(order_number=order.order_number, reason=order.reason)
+    charged (whichever comes first). None if nothing changed (declined, refunded or cancelled
+    already)."""
+    return undo_or_forbid(
+        undo=partial(refund_payment, order_number=order.order_number, reason=order.reason),
+        model=Payment,
+        marker={
+            "order_id": order.order_id,
+            "order_number": order.order_number,
+            "amount": 0,
+            "status": PaymentStatus.CANCELLED,
+            "reason": storable(order.reason),
+        },
+    )
