@@ -52,6 +52,20 @@ def wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: fl
         time.sleep(0.2)
 
 
+Scrape = dict[tuple[str, frozenset], float]
+
+
+def scrape(url: str) -> Scrape:
+    """Every sample of the /metrics endpoint at ``url``, by (name, labels)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 @dataclass
 class Service:
     name: str
@@ -80,15 +94,8 @@ class Service:
     def records_handled(self, topic: str) -> float:
         """How many records of the contract topic ``topic`` this service's worker process has
         applied (its ``saga_records_total`` counter: it starts at 0 with each process)."""
-        with urllib.request.urlopen(f"{self.worker_url}/metrics", timeout=10) as answer:
-            text = answer.read().decode()
         wanted = {"topic": self.env["SAGA_TOPIC_PREFIX"] + topic, "outcome": "handled"}
-        return sum(
-            sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == "saga_records_total" and wanted.items() <= sample.labels.items()
-        )
+        return scrape(self.worker_url).get(("saga_records_total", frozenset(wanted.items())), 0.0)
 
     def stop(self, role: str) -> None:
         process = self.processes[role]

@@ -5,30 +5,17 @@ it (``saga_records_total``); the order service counts sagas by how they ended. E
 compares scrapes taken around its own saga, so values left by earlier tests do not matter.
 """
 
-import urllib.request
 import uuid
 from collections import Counter
 
 import pytest
 from confluent_kafka import Consumer, Message, Producer
-from prometheus_client.parser import text_string_to_metric_families
+from conftest import Scrape, scrape
 
 from saga_client import add_stock, place_order, poll, wait_terminal
 from saga_runtime.kafka import produce_and_wait
 
 WORKER_FAMILIES = ("saga_records_consumed_total", "saga_records_total")
-
-Scrape = dict[tuple[str, frozenset], float]
-
-
-def scrape(url: str) -> Scrape:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as answer:
-        text = answer.read().decode()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def delta(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
