@@ -1,11 +1,12 @@
-"""The whole system as real processes: per service a fresh database, its migrations, a gunicorn
-web server and a ``consume_saga`` worker, on private topics of the running Kafka, every span
-sent to the running Zipkin."""
+"""The whole system as real processes, started the way people start it: ``tools/system.sh
+start``, as a system of its own on the running infrastructure (its own databases, topics,
+consumer groups and ports; ``SAGA_SYSTEM_NAME``), with this tox env's Python, tracing every saga
+into the running Zipkin."""
 
 import contextlib
+import json
 import os
-import secrets
-import signal
+import random
 import socket
 import subprocess
 import sys
@@ -13,9 +14,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 import pytest
@@ -25,20 +26,35 @@ from saga_client import Services, add_stock
 from topology import SERVICES as TOPOLOGY
 
 ROOT = Path(__file__).resolve().parents[1]
+SYSTEM_SH = ROOT / "tools" / "system.sh"
 SERVICES = tuple(TOPOLOGY)
-#: The password of the run's users (e2e-customer, e2e-staff), for tests that log in.
-PASSWORD = "e2e-password"
+#: The local users tools/system.sh creates in every service (username, password) by role.
+USERS = {"customer": ("demo", "demo"), "staff": ("admin", "admin")}
 ZIPKIN_ENDPOINT = os.environ.get("ZIPKIN_ENDPOINT", "http://localhost:9411/api/v2/spans")
 ZIPKIN_URL = os.environ.get("ZIPKIN_URL", ZIPKIN_ENDPOINT.removesuffix("/api/v2/spans"))
 
 
-def free_port() -> int:
+def port_offset() -> int:
+    """A SAGA_PORT_OFFSET under which every web and worker port of the topology is free (below
+    the kernel's ephemeral range, so no client connection takes one meanwhile)."""
+    ports = [p for svc in TOPOLOGY.values() for p in (svc.web_port, svc.worker_port)]
+    for _ in range(100):
+        offset = random.randrange(10_000, 32_000 - max(ports))
+        if all(free(port + offset) for port in ports):
+            return offset
+    raise RuntimeError("no free block of ports for the e2e system")
+
+
+def free(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
-def wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def wait_until_ready(url: str, log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -47,9 +63,18 @@ def wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: fl
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        if process.poll() is not None or time.monotonic() > deadline:
+        if time.monotonic() > deadline:
             raise AssertionError(f"{url} not ready; log:\n{log.read_text()[-4000:]}")
         time.sleep(0.2)
+
+
+def system_sh(command: str, *args: str, env: dict[str, str]) -> None:
+    """``bash tools/system.sh COMMAND ARGS`` for the e2e system; its output shown if it fails."""
+    done = subprocess.run(
+        ["bash", str(SYSTEM_SH), command, *args], env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise AssertionError(f"system.sh {command} failed:\n{done.stdout}{done.stderr}")
 
 
 Scrape = dict[tuple[str, frozenset], float]
@@ -71,25 +96,8 @@ class Service:
     name: str
     url: str
     worker_url: str
-    env: dict[str, str]
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)  # by role
-    logs: dict[str, Path] = field(default_factory=dict)  # by role: web, worker
-
-    def start(self, role: str) -> None:
-        """Start the service's web server or worker, its output appended to its log; see
-        :meth:`wait_ready`."""
-        with self.logs[role].open("a") as output:
-            self.processes[role] = subprocess.Popen(
-                COMMANDS[role](self),
-                cwd=ROOT / TOPOLOGY[self.name].project,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, role: str) -> None:
-        url = self.url if role == "web" else self.worker_url
-        wait_until_ready(f"{url}/health/ready", self.processes[role], self.logs[role])
+    env: dict[str, str]  # the environment it was started with
+    logs: dict[str, Path]  # by role: web, worker
 
     def records_handled(self, topic: str) -> float:
         """How many records of the contract topic ``topic`` this service's worker process has
@@ -97,20 +105,11 @@ class Service:
         wanted = {"topic": self.env["SAGA_TOPIC_PREFIX"] + topic, "outcome": "handled"}
         return scrape(self.worker_url).get(("saga_records_total", frozenset(wanted.items())), 0.0)
 
-    def stop(self, role: str) -> None:
-        process = self.processes[role]
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
 
 @dataclass
 class System:
     services: dict[str, Service]
-    logs: Path
+    env: dict[str, str]  # what tools/system.sh runs with
     zipkin_url: str
     tokens: dict[str, str]  # API token by role: customer, staff
 
@@ -119,33 +118,15 @@ class System:
 
     @contextlib.contextmanager
     def stopped_worker(self, service: str):
-        """The service's worker stopped (cleanly) inside the block, started again after it."""
-        self.services[service].stop("worker")
+        """The service's worker stopped (cleanly: ``system.sh stop``) inside the block, started
+        again after it (``system.sh revive``)."""
+        system_sh("stop", f"{service}-worker", env=self.env)
         try:
             yield
         finally:
-            self.services[service].start("worker")
-            self.services[service].wait_ready("worker")
-
-
-#: The command of each role of a service.
-COMMANDS = {
-    "web": lambda svc: [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        svc.url.removeprefix("http://"),
-        "--workers",
-        "1",
-        "--threads",
-        "8",
-        "--access-logfile",
-        "-",
-    ],
-    "worker": lambda svc: [sys.executable, "manage.py", "consume_saga"],
-}
+            system_sh("revive", env=self.env)
+            svc = self.services[service]
+            wait_until_ready(f"{svc.worker_url}/health/ready", svc.logs["worker"])
 
 
 def _server_of(service: str) -> dict:
@@ -167,94 +148,91 @@ def _admin(service: str, sql: str) -> None:
         admin.execute(sql)
 
 
-def create_database(service: str, name: str) -> str:
-    """A new database of this run for the service; returns its URL."""
-    _admin(service, f'CREATE DATABASE "{name}"')
-    server = _server_of(service)
-    credentials = f"{quote(server['user'])}:{quote(server['password'])}"
-    return f"postgres://{credentials}@{server['host']}:{server['port']}/{name}"
-
-
 @pytest.fixture(scope="session")
 def system(tmp_path_factory) -> System:
-    logs = tmp_path_factory.mktemp("logs")
-    run = uuid.uuid4().hex[:8]
-    common = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DJANGO_DEBUG": "false",
-        "SAGA_TOPIC_PREFIX": f"e2e-{run}-",
-        "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
-        "TRACING_ENABLED": "true",
-        "TRACING_SAMPLE_RATIO": "1.0",
-        "ZIPKIN_ENDPOINT": ZIPKIN_ENDPOINT,
-        # Spans leave in batches every 5 s by default; the tests wait for them.
-        "OTEL_BSP_SCHEDULE_DELAY": "200",
-        "PYTHONUNBUFFERED": "1",
-        # Short enough for a test to wait out (test_deadlines.py), long enough that no other
-        # saga here comes near it.
-        "SAGA_DEADLINE_SECONDS": "12",
-    }
-    services: dict[str, Service] = {}
-    for name in SERVICES:
-        web_port, worker_port = free_port(), free_port()
-        env = common | {
-            # Named for the run, so that two runs (two checkouts) never share a database.
-            "DATABASE_URL": create_database(name, f"e2e_{run}_{name}"),
-            "SAGA_CONSUMER_GROUP": f"e2e-{run}-{name}",
-            "SAGA_WORKER_PORT": str(worker_port),
+    name = f"e2e_{uuid.uuid4().hex[:8]}"
+    directory = tmp_path_factory.mktemp("system")
+    offset = port_offset()
+    env = (
+        os.environ
+        | {
+            "SAGA_SYSTEM_NAME": name,
+            "SAGA_SYSTEM_DIR": str(directory),
+            "SAGA_PORT_OFFSET": str(offset),
+            "SAGA_VENV": sys.prefix,
+            "SAGA_WORKERS": "1",
+            "SAGA_TOPIC_PREFIX": f"{name}-",
+            "GUNICORN_WORKERS": "1",
+            "GUNICORN_THREADS": "8",
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+            "ZIPKIN_ENDPOINT": ZIPKIN_ENDPOINT,
+            "TRACING_ENABLED": "true",
+            "TRACING_SAMPLE_RATIO": "1.0",
+            # Spans leave in batches every 5 s by default; the tests wait for them.
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "PYTHONUNBUFFERED": "1",
+            # Short enough for a test to wait out (test_deadlines.py), long enough that no other
+            # saga here comes near it.
+            "SAGA_DEADLINE_SECONDS": "12",
         }
-        services[name] = Service(
-            name, f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{worker_port}", env
-        )
-    managed = [
-        (svc, ROOT / TOPOLOGY[svc.name].project, logs / f"{svc.name}") for svc in services.values()
-    ]
-    # One customer and one staff user, each with the same token in all four services.
-    tokens = {"customer": secrets.token_hex(20), "staff": secrets.token_hex(20)}
-    for svc, directory, _ in managed:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=directory,
-            env=svc.env,
-            check=True,
-        )
-        for role, token in tokens.items():
-            subprocess.run(
-                [sys.executable, "manage.py", "create_api_user", f"e2e-{role}", "--token", token]
-                + (["--staff"] if role == "staff" else []),
-                cwd=directory,
-                env=svc.env | {"DJANGO_API_USER_PASSWORD": PASSWORD},
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-    subprocess.run(
-        [sys.executable, "manage.py", "create_topics"],
-        cwd=managed[0][1],
-        env=managed[0][0].env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+        | _server()
     )
+    services = {
+        svc.name: Service(
+            svc.name,
+            f"http://127.0.0.1:{svc.web_port + offset}",
+            f"http://127.0.0.1:{svc.worker_port + offset}",
+            env,
+            {role: directory / "logs" / f"{svc.name}-{role}.log" for role in ("web", "worker")},
+        )
+        for svc in TOPOLOGY.values()
+    }
     try:
-        for svc, _, log in managed:
-            for role in COMMANDS:
-                svc.logs[role] = Path(f"{log}-{role}.log")
-                svc.start(role)
-        for svc in services.values():
-            for role in COMMANDS:
-                svc.wait_ready(role)
-        yield System(services, logs, ZIPKIN_URL, tokens)
+        system_sh("start", env=env)
+        tokens = json.loads((directory / "api-tokens.json").read_text())
+        yield System(
+            services,
+            env,
+            ZIPKIN_URL,
+            {role: tokens[username] for role, (username, _) in USERS.items()},
+        )
     finally:
-        for svc in services.values():
-            for process in svc.processes.values():
-                process.send_signal(signal.SIGTERM)
-        for svc in services.values():
-            for process in svc.processes.values():
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-        for name in services:
-            _admin(name, f'DROP DATABASE IF EXISTS "e2e_{run}_{name}" WITH (FORCE)')
+        system_sh("stop", env=env)
+        _drop_databases(name, env)
+
+
+def _server() -> dict[str, str]:
+    """Where DATABASE_URL names a server (testcontainers), its address and user for
+    tools/system.sh; otherwise nothing, and each service uses its own role of tools/infra.sh."""
+    given = urlsplit(os.environ.get("DATABASE_URL", ""))
+    if not given.hostname:
+        return {}
+    return {
+        "PGHOST": given.hostname,
+        "PGPORT": str(given.port or 5432),
+        "PGUSER": unquote(given.username or ""),
+        "PGPASSWORD": unquote(given.password or ""),
+    }
+
+
+def _drop_databases(name: str, env: dict[str, str]) -> None:
+    """The system's databases, each dropped as its own service's user."""
+    for service in SERVICES:
+        server = {
+            "host": env.get("PGHOST", "localhost"),
+            "port": int(env.get("PGPORT", "5432")),
+            "user": env.get("PGUSER", service),
+            "password": env.get("PGPASSWORD", service),
+        }
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            owned = admin.execute(
+                "SELECT datname FROM pg_database"
+                " WHERE datname LIKE %s AND pg_get_userbyid(datdba) = current_user",
+                [f"{name}\\_%"],
+            ).fetchall()
+            for (database,) in owned:
+                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

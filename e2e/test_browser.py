@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
+from conftest import USERS
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
@@ -69,11 +69,12 @@ def shown(driver: WebDriver, css: str, what: str):
     return wait(driver, EC.visibility_of_element_located((By.CSS_SELECTOR, css)), what)
 
 
-def log_in(driver: WebDriver, username: str, then: str) -> None:
-    """Fill the login form on the current page (the admin's and DRF's have the same fields),
-    submit it, and wait to land on ``then``."""
+def log_in(driver: WebDriver, role: str, then: str) -> None:
+    """Fill the login form on the current page (the admin's and DRF's have the same fields) as
+    the ``role``'s user (``customer``, ``staff``), submit it, and wait to land on ``then``."""
+    username, password = USERS[role]
     driver.find_element(By.ID, "id_username").send_keys(username)
-    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "id_password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
     wait(driver, EC.url_to_be(then), f"the login as {username} to land on {then}")
 
@@ -100,7 +101,7 @@ def test_staff_log_into_the_order_admin_and_see_the_orders(browser, system, serv
 
     browser.get(system.url("order", "/admin/"))
     wait(browser, EC.url_contains("/admin/login/"), "the admin to ask for a login")
-    log_in(browser, "e2e-staff", then=system.url("order", "/admin/"))
+    log_in(browser, "staff", then=system.url("order", "/admin/"))
     # The service's own cookie names: a session of another service on this host stays apart.
     assert {"order_sessionid", "order_csrftoken"} <= cookie_names(browser)
     assert not {"sessionid", "csrftoken"} & cookie_names(browser)
@@ -118,7 +119,7 @@ def test_a_customer_places_an_order_from_the_browsable_api(browser, system, serv
     assert "HTTP 401 Unauthorized" in shown(browser, ".response-info", "the answer").text
     browser.find_element(By.LINK_TEXT, "Log in").click()
     wait(browser, EC.url_contains("/api-auth/login/"), "DRF's login page")
-    log_in(browser, "e2e-customer", then=orders)
+    log_in(browser, "customer", then=orders)
     assert {"order_sessionid", "order_csrftoken"} <= cookie_names(browser)
     assert "HTTP 200 OK" in shown(browser, ".response-info", "the list of orders").text
 

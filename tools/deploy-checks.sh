@@ -8,7 +8,7 @@
 #     of Docker Compose itself) with run-time checks (tools/deploy_checks/composecheck), and
 #     nothing that needs a Docker Engine newer than 20.10
 #   .github/workflows/ci.yml: the GitHub workflow schema and actionlint (with shellcheck)
-#   tools/deploy-checks.sh and tools/deploy_checks/compose_smoke.sh: shellcheck
+#   every shell script (tools/*.sh, tools/deploy_checks/*.sh, .ci/run): shellcheck
 #   Helm: lint every chart (dev, and prod with secrets given), render all four services with
 #     dev and prod values, validate every object with kubeconform -strict against offline
 #     Kubernetes schemas of K8S_VERSIONS, apply the manifest policy (security contexts,
@@ -161,7 +161,7 @@ check_workflows() {
 
 check_scripts() {
     # -x, from the root: follow what the scripts source (tools/topology.sh).
-    (cd "$ROOT" && "$VENV/bin/shellcheck" -x tools/deploy-checks.sh tools/deploy_checks/compose_smoke.sh) &&
+    (cd "$ROOT" && "$VENV/bin/shellcheck" -x tools/*.sh tools/deploy_checks/*.sh .ci/run) &&
         echo "shellcheck: ok"
 }
 

@@ -1,8 +1,11 @@
+# shellcheck shell=bash
 # Sourced by tools/system.sh and tools/test.sh: makes .infra/venv (Python 3.11) with
 # tools/requirements.txt, reinstalling only when a requirements or constraints file changed.
-VENV=${SAGA_INFRA_DIR:-$REPO_ROOT/.infra}/venv
+# SAGA_VENV names a virtualenv made elsewhere (the e2e suite's tox env) to use as it is.
+VENV=${SAGA_VENV:-${SAGA_INFRA_DIR:-$REPO_ROOT/.infra}/venv}
 ensure_venv() {
     local stamp=$VENV/requirements.sha256 digest
+    [[ -z ${SAGA_VENV:-} ]] || return 0
     digest=$(cd "$REPO_ROOT" && cat constraints.txt tools/requirements.txt ./*_project/requirements.txt \
         events/pyproject.toml saga_runtime/pyproject.toml | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
