@@ -23,6 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from saga_client import Services, add_stock
+from saga_runtime.topics import delete_topics
 from topology import SERVICES as TOPOLOGY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,6 +201,7 @@ def system(tmp_path_factory) -> System:
     finally:
         system_sh("stop", env=env)
         _drop_databases(name, env)
+        delete_topics(env["KAFKA_BOOTSTRAP_SERVERS"], env["SAGA_TOPIC_PREFIX"])
 
 
 def _server() -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 The worker is the service's own ``manage.py consume_saga`` under production settings (DEBUG
 off), on a database of its own (``bench_<service>``, made afresh) and on topics and a consumer
-group of its own (a ``bench-<run>-`` prefix), so nothing of the running system is touched.
+group of its own (a ``bench-<run>-`` prefix, deleted afterwards), so nothing of the running
+system is touched.
 The rate counts records whose offsets the worker has committed, which it does only after their
 transaction (processed-events row, effect, outbox rows) has committed; it runs from the first
 committed offset to the last, so the process's start-up and group join are left out. The
@@ -31,6 +32,7 @@ from proc_cpu import CpuMeter, system_processes
 from saga_events import Event, OrderConfirmedEvent, OrderPaidEvent, OrderPlacedEvent
 from saga_events.codec import encode
 from saga_events.topics import DEFAULT_TOPICS
+from saga_runtime.topics import delete_topics
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SKU = "BENCH-SKU"
@@ -201,6 +203,7 @@ def main() -> int:
         worker.send_signal(signal.SIGTERM)
         exit_code = worker.wait(60)
         watcher.close()
+        delete_topics(bootstrap, env["SAGA_TOPIC_PREFIX"])
     first = first or last
     measured = args.records - done_at_first
     figures = {

@@ -9,7 +9,7 @@ import logging
 from functools import partial
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from saga_events import (
@@ -65,21 +65,18 @@ def add_stock(*, sku_code: str, quantity: int) -> tuple[Stock, bool]:
 def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
     """Hold the order's quantity, or refuse; publish InventoryReserved or InventoryFailed.
 
-    At most once per order: an order that already has a reservation (held, released, shipped
-    or rejected) is left alone, even if OrderPlaced comes again with a new event id.
+    At most once per order: an order that already has a reservation (held, released, shipped,
+    rejected or cancelled) is left alone, even if OrderPlaced comes again with a new event id.
     """
-    if Reservation.objects.filter(order_number=order.order_number).exists():
-        logger.warning("order already has a reservation; ignored")
-        return None
     # Only a SKU the API could have created can be in stock. Another one (too long, or text
     # PostgreSQL cannot hold, as a producer without our order API's checks may send) is unknown:
     # refused with InventoryFailed, rather than failing every attempt and leaving the order stuck.
     stockable = len(order.sku_code) <= _SKU_LENGTH and storable(order.sku_code) == order.sku_code
-    taken = stockable and Stock.objects.filter(
-        sku_code=order.sku_code, available__gte=order.quantity
-    ).update(available=F("available") - order.quantity, reserved=F("reserved") + order.quantity)
+    reservation, taken = _hold(order, stockable=stockable)
+    if reservation is None:
+        logger.warning("order already has a reservation; ignored")
+        return None
     if taken:
-        reservation = _record(order, ReservationStatus.HELD)
         outbox.publish(
             InventoryReservedEvent.new(
                 order_id=order.order_id,
@@ -94,17 +91,62 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
         if stockable and Stock.objects.filter(sku_code=order.sku_code).exists()
         else f"unknown SKU {order.sku_code}"
     )
-    reservation = _record(order, ReservationStatus.REJECTED, reason=reason)
+    Reservation.objects.filter(id=reservation.id).update(
+        status=ReservationStatus.REJECTED, reason=storable(reason)
+    )
     outbox.publish(
         InventoryFailedEvent.new(
             order_id=order.order_id,
             order_number=order.order_number,
             sku_code=order.sku_code,
             requested_quantity=order.quantity,
-            reason=reservation.reason,
+            reason=storable(reason),
         )
     )
+    reservation.refresh_from_db()
     return reservation
+
+
+def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | None, bool]:
+    """In one statement: insert the order's reservation as HELD unless it has one (then
+    ``(None, False)``), and, if ``stockable``, take its quantity from the stock if there is
+    enough. Returns the new reservation and whether the stock was taken (if not, the caller
+    rejects it).
+
+    Every saga passes here, so this is one round trip instead of the ORM's three (look for a
+    reservation, update the stock, insert); docs/decisions/0014. The unique order number
+    settles a race with a concurrent insert for the same order (ON CONFLICT waits for it), and
+    the stock's check constraints still hold whatever this statement does.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH reservation AS (
+                INSERT INTO {Reservation._meta.db_table}
+                    (order_id, order_number, sku_code, quantity, status, reason, created_at,
+                     updated_at)
+                VALUES (%(order_id)s, %(order_number)s, %(sku_code)s, %(quantity)s, %(status)s,
+                        '', now(), now())
+                ON CONFLICT (order_number) DO NOTHING
+                RETURNING id, created_at
+            ), taken AS (
+                UPDATE {Stock._meta.db_table}
+                SET available = available - %(quantity)s, reserved = reserved + %(quantity)s,
+                    updated_at = now()
+                WHERE %(stockable)s AND sku_code = %(sku_code)s AND available >= %(quantity)s
+                    AND EXISTS (SELECT FROM reservation)
+                RETURNING 1
+            )
+            SELECT id, created_at, EXISTS (SELECT FROM taken) FROM reservation
+            """,
+            (columns := _columns(order) | {"status": ReservationStatus.HELD})
+            | {"stockable": stockable},
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None, False
+    id_, created_at, taken = row
+    return Reservation(id=id_, created_at=created_at, updated_at=created_at, **columns), taken
 
 
 @transaction.atomic
@@ -160,16 +202,14 @@ def finalize_reservation(*, order_number: UUID) -> Reservation | None:
     return reservation
 
 
-def _record(order: OrderPlacedEvent, status: str, reason: str = "") -> Reservation:
-    return Reservation.objects.create(
-        order_id=order.order_id,
-        order_number=order.order_number,
+def _columns(order: OrderPlacedEvent) -> dict:
+    return {
+        "order_id": order.order_id,
+        "order_number": order.order_number,
         # The SKU as far as the column holds it; the reason keeps all of an unknown one.
-        sku_code=storable(order.sku_code)[:_SKU_LENGTH],
-        quantity=order.quantity,
-        status=status,
-        reason=storable(reason),
-    )
+        "sku_code": storable(order.sku_code)[:_SKU_LENGTH],
+        "quantity": order.quantity,
+    }
 
 
 def _move(order_number: UUID, *, to: str, reason: str) -> Reservation | None:

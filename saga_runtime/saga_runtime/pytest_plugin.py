@@ -52,13 +52,16 @@ def _start_containers(config) -> None:
 
 @pytest.fixture(scope="session")
 def saga_config():
-    """The runtime config of the session, with its private topics created on the broker."""
+    """The runtime config of the session, with its private topics created on the broker and
+    deleted after the session (every topic under the session's prefix, which tests extend)."""
     from saga_runtime.conf import get_config
-    from saga_runtime.topics import create_topics
+    from saga_runtime.topics import create_topics, delete_topics
 
     config = get_config()
     create_topics(config)
-    return config
+    yield config
+    if config.topic_prefix:
+        delete_topics(config.bootstrap_servers, config.topic_prefix)
 
 
 @pytest.fixture(scope="session")

@@ -30,3 +30,20 @@ def create_topics(config: RuntimeConfig, *, timeout: float = 30) -> dict[str, st
                 raise
             results[topic] = "exists"
     return results
+
+
+def delete_topics(bootstrap_servers: str, prefix: str, *, timeout: float = 30) -> list[str]:
+    """Delete every topic whose name starts with ``prefix``; return their names.
+
+    For test sessions, e2e runs and benchmarks, which make topics of their own under a prefix:
+    left behind, they pile up run after run until the broker runs out of file descriptors (a
+    few per partition). Refuses an empty prefix, which would mean every topic.
+    """
+    if not prefix:
+        raise ValueError("delete_topics needs a prefix: an empty one would delete every topic")
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    names = [t for t in admin.list_topics(timeout=timeout).topics if t.startswith(prefix)]
+    if names:
+        for future in admin.delete_topics(names, request_timeout=timeout).values():
+            future.result(timeout)
+    return names

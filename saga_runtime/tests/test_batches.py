@@ -2,10 +2,13 @@
 and a record that fails in it is retried or parked alone while the others still commit."""
 
 import dataclasses
+import json
 import uuid
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from django.db import connection, reset_queries
+from django.test.utils import CaptureQueriesContext
 from testapp import handlers
 from testapp.models import Ledger
 
@@ -81,6 +84,42 @@ def test_a_batch_applies_every_record_in_one_transaction(kafka, saga_worker, ord
     assert Ledger.objects.filter(order_number=number).count() == 5
     assert ProcessedEvent.objects.filter(event_id__in=[e.event_id for e in events]).count() == 5
     assert OutboxMessage.objects.filter(key=str(number)).count() == 5
+
+
+def test_a_batch_opens_no_savepoints_and_writes_its_outbox_rows_in_one_statement_in_order(
+    kafka, saga_worker, order_placed
+):
+    number = uuid.uuid4()
+    events = [order_placed(order_number=number, order_id=n) for n in range(1, 6)]
+    for event in events:
+        kafka.send_event(event)
+    messages = records_of(kafka, kafka.config.topic(OrderPlacedEvent), number, 5)
+    reset_queries()  # the worker resets the log too; capture from an empty one
+
+    with CaptureQueriesContext(connection) as queries:
+        assert saga_worker.process_batch(messages) == [Outcome.HANDLED] * 5
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert not [sql for sql in statements if "SAVEPOINT" in sql]
+    assert len([sql for sql in statements if OutboxMessage._meta.db_table in sql]) == 1
+    published = OutboxMessage.objects.filter(key=str(number)).order_by("id")
+    assert [json.loads(row.payload)["orderId"] for row in published] == [1, 2, 3, 4, 5]
+
+
+def test_a_handler_that_needs_a_savepoint_to_recover_is_applied_again_alone_with_one(
+    kafka, saga_worker, payment_failed
+):
+    number, [fine, recovers] = failures_of_one_order(payment_failed, "fine", "recovers")
+    for event in (fine, recovers):
+        kafka.send_event(event)
+    messages = records_of(kafka, kafka.config.topic(PaymentFailedEvent), number, 2)
+    rolled_back = rolled_back_batches()
+
+    assert saga_worker.process_batch(messages) == [Outcome.HANDLED, Outcome.HANDLED]
+
+    assert rolled_back_batches() == rolled_back + 1
+    assert handlers.attempts[recovers.event_id] == 2  # in the batch, then alone
+    assert Ledger.objects.filter(order_number=number).count() == 2
 
 
 def test_the_same_event_twice_in_one_batch_is_applied_once(kafka, saga_worker, order_placed):

@@ -94,9 +94,12 @@ def test_a_worker_fenced_by_another_with_its_instance_id_stops_instead_of_idling
     handlers = load_handlers(config.handlers_path)
     group = f"fenced-{uuid.uuid4().hex}"
     first = SagaWorker(handlers, config=config, group=group, instance_id="worker-1")
-    impostor = SagaWorker(handlers, config=config, group=group, instance_id="worker-1")
+    impostor = None
     try:
         wait_for(lambda: first.poll_once(timeout=0.1) or first.assigned, timeout=60)
+        # Only now: a consumer joins its group in the background from the moment it subscribes,
+        # so an impostor made with the first could join first and have the first one fenced.
+        impostor = SagaWorker(handlers, config=config, group=group, instance_id="worker-1")
 
         def fenced() -> bool:
             impostor.poll_once(timeout=0.1)
@@ -108,4 +111,5 @@ def test_a_worker_fenced_by_another_with_its_instance_id_stops_instead_of_idling
             wait_for(fenced, timeout=60, message="the first worker to be fenced")
     finally:
         first.consumer.close()
-        impostor.consumer.close()
+        if impostor is not None:
+            impostor.consumer.close()

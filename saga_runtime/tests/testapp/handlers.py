@@ -7,8 +7,9 @@ event's reason says, so tests can drive the worker's retry and dead-letter paths
 
 import uuid
 from collections import Counter
+from contextlib import suppress
 
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError, connection, transaction
 
 from saga_events import OrderConfirmedEvent, OrderPlacedEvent, PaymentFailedEvent
 from saga_runtime import outbox
@@ -33,11 +34,16 @@ def record_order(event: OrderPlacedEvent) -> None:
 
 def fail_as_told(event: PaymentFailedEvent) -> None:
     """reason ``bug``: always ValueError. ``flaky N``: OperationalError for the first N
-    attempts, then success. ``down``: OperationalError forever."""
+    attempts, then success. ``down``: OperationalError forever. ``recovers``: a statement
+    that fails inside a nested atomic block, caught (which needs that block's savepoint), then
+    success."""
     attempts[event.event_id] += 1
     kind, _, count = event.reason.partition(" ")
     if kind == "bug":
         raise ValueError("the handler has a bug")
+    if kind == "recovers":
+        with suppress(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
     if kind == "down" or (kind == "flaky" and attempts[event.event_id] <= int(count)):
         raise OperationalError("connection refused (simulated outage)")
     Ledger.objects.create(order_number=event.order_number, amount=event.amount)
