@@ -11,6 +11,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from saga_events import (
     InventoryFailedEvent,
@@ -126,13 +127,13 @@ def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | No
                     (order_id, order_number, sku_code, quantity, status, reason, created_at,
                      updated_at)
                 VALUES (%(order_id)s, %(order_number)s, %(sku_code)s, %(quantity)s, %(status)s,
-                        '', now(), now())
+                        '', %(now)s, %(now)s)
                 ON CONFLICT (order_number) DO NOTHING
                 RETURNING id, created_at
             ), taken AS (
                 UPDATE {Stock._meta.db_table}
                 SET available = available - %(quantity)s, reserved = reserved + %(quantity)s,
-                    updated_at = now()
+                    updated_at = %(now)s
                 WHERE %(stockable)s AND sku_code = %(sku_code)s AND available >= %(quantity)s
                     AND EXISTS (SELECT FROM reservation)
                 RETURNING 1
@@ -140,7 +141,8 @@ def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | No
             SELECT id, created_at, EXISTS (SELECT FROM taken) FROM reservation
             """,
             (columns := _columns(order) | {"status": ReservationStatus.HELD})
-            | {"stockable": stockable},
+            # The time as the ORM's auto_now fields take it (not the transaction's start).
+            | {"stockable": stockable, "now": timezone.now()},
         )
         row = cursor.fetchone()
     if row is None:

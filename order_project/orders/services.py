@@ -277,15 +277,15 @@ def expire_saga(*, order_id: int, now: datetime | None = None) -> Order | None:
     seconds = settings.SAGA_DEADLINE_SECONDS
     if order.status == OrderStatus.PENDING:
         reason = f"inventory did not answer within {seconds} s (saga deadline)"
-        _expire(order, to=OrderStatus.FAILED, reason=reason)
+        order = _expire(order, to=OrderStatus.FAILED, reason=reason)
         outbox.publish(_order_failed(order, reserved_quantity=0))
     elif order.status == OrderStatus.CONFIRMED:
         reason = f"payment did not answer within {seconds} s (saga deadline)"
-        _expire(order, to=OrderStatus.PAYMENT_FAILED, reason=reason)
+        order = _expire(order, to=OrderStatus.PAYMENT_FAILED, reason=reason)
         outbox.publish(_order_failed(order, reserved_quantity=order.quantity))
     elif order.status == OrderStatus.PAID and order.expired_at is None:
         reason = f"shipment did not answer within {seconds} s; waiting for the carrier"
-        _expire(order, to=OrderStatus.PAID, reason=reason)
+        order = _expire(order, to=OrderStatus.PAID, reason=reason)
     elif order.compensation == Compensation.PENDING:
         missing = _missing_steps(order)
         order.compensation = Compensation.FAILED
@@ -319,7 +319,8 @@ def expire_overdue_sagas(*, now: datetime | None = None, limit: int = 500) -> in
     return sum(expire_saga(order_id=pk, now=now) is not None for pk in list(due))
 
 
-def _expire(order: Order, *, to: str, reason: str) -> None:
+def _expire(order: Order, *, to: str, reason: str) -> Order:
+    """Mark the (locked) order expired and move it to ``to``; return it as it is now."""
     from_status = order.status
     order.expired_at = timezone.now()
     order.save(update_fields=["expired_at", "updated_at"])
@@ -327,10 +328,12 @@ def _expire(order: Order, *, to: str, reason: str) -> None:
     logger.warning(
         "saga deadline passed: %s", reason, extra={"orderNumber": str(order.order_number)}
     )
-    if to != from_status:
-        _change_status(order, DEADLINE, None, expected=from_status, to=to, reason=reason)
-    else:
+    if to == from_status:
         _note(order, DEADLINE, None, reason)
+        return order
+    return _change_status(
+        order.order_number, DEADLINE, None, expected=from_status, to=to, reason=reason
+    )
 
 
 def _order_failed(order: Order, *, reserved_quantity: int) -> OrderFailedEvent:
@@ -346,41 +349,90 @@ def _order_failed(order: Order, *, reserved_quantity: int) -> OrderFailedEvent:
 def _transition(
     order_number: UUID, cause: Event, *, expected: str, to: str, reason: str = ""
 ) -> Order | None:
-    order = _locked_order(order_number)
-    if order is None or not _fits(order, cause, expected=expected):
-        return None
-    _change_status(order, cause.event_type, cause.event_id, expected=expected, to=to, reason=reason)
+    order = _change_status(
+        order_number, cause.event_type, cause.event_id, expected=expected, to=to, reason=reason
+    )
+    if order is None:
+        # Say why, once, off the saga's path: an unknown order or one in another state.
+        known = Order.objects.filter(order_number=order_number).first()
+        if known is None:
+            _unknown(order_number)
+        else:
+            _fits(known, cause, expected=expected)
     return order
 
 
+_ORDER_FIELDS = Order._meta.concrete_fields
+
+
 def _change_status(
-    order: Order, event_type: str, event_id: UUID | None, *, expected: str, to: str, reason: str
-) -> None:
+    order_number: UUID,
+    event_type: str,
+    event_id: UUID | None,
+    *,
+    expected: str,
+    to: str,
+    reason: str,
+) -> Order | None:
+    """``expected`` → ``to`` with its history line, in one statement: a conditional UPDATE (of
+    two concurrent callers only one wins, and the row lock it takes until commit keeps one
+    order's outbox rows in commit order) and the history INSERT of the row it changed. Returns
+    the changed order, or None if it is unknown or not in ``expected``.
+
+    Every step of every saga passes here, so this is one round trip instead of the ORM's three
+    (lock and read, update, insert); docs/decisions/0014.
+    """
     reason = storable(reason)
-    order.status = to
-    order.failure_reason = reason
-    fields = ["status", "failure_reason", "updated_at"]
-    if to in COMPENSATION_STEPS:
-        # The compensation gets a deadline of its own, from the moment it is asked for.
-        order.compensation = Compensation.PENDING
-        order.deadline_at = timezone.now() + _deadline()
-        fields += ["compensation", "deadline_at"]
-    order.save(update_fields=fields)
-    OrderHistory.objects.create(
-        order=order,
-        from_status=expected,
-        to_status=to,
-        event_type=event_type,
-        event_id=event_id,
-        reason=reason,
-    )
-    if to in COMPENSATION_STEPS:
+    compensating = to in COMPENSATION_STEPS
+    # The time as the ORM's auto_now fields take it, so that history lines written here and by
+    # the ORM in one transaction keep their order.
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH changed AS (
+                UPDATE {Order._meta.db_table}
+                SET status = %(to)s, failure_reason = %(reason)s, updated_at = %(now)s,
+                    compensation = CASE WHEN %(compensating)s THEN %(pending)s
+                                        ELSE compensation END,
+                    deadline_at = CASE WHEN %(compensating)s THEN %(deadline_at)s
+                                       ELSE deadline_at END
+                WHERE order_number = %(order_number)s AND status = %(expected)s
+                RETURNING {", ".join(f'"{field.column}"' for field in _ORDER_FIELDS)}
+            ), line AS (
+                INSERT INTO {OrderHistory._meta.db_table}
+                    (order_id, from_status, to_status, event_type, event_id, reason, occurred_at)
+                SELECT id, %(expected)s, %(to)s, %(event_type)s, %(event_id)s, %(reason)s, %(now)s
+                FROM changed
+            )
+            SELECT * FROM changed
+            """,
+            {
+                "order_number": order_number,
+                "expected": expected,
+                "to": to,
+                "reason": reason,
+                "compensating": compensating,
+                # The compensation gets a deadline of its own, from the moment it is asked for.
+                "pending": Compensation.PENDING,
+                "deadline_at": now + _deadline() if compensating else None,
+                "event_type": event_type,
+                "event_id": event_id,
+                "now": now,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    order = Order.from_db(connection.alias, [field.attname for field in _ORDER_FIELDS], row)
+    if compensating:
         _settle_compensation(order)  # a confirmation may have come first
     if to in TERMINAL_STATUSES:
         metrics.saga_ended(order)
         # Wakes the requests waiting for this order to end, when (and if) this commits.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, %s)", [ORDER_ENDED, str(order.id)])
+    return order
 
 
 def _missing_steps(order: Order) -> list[str]:
@@ -419,11 +471,13 @@ def _locked_order(order_number: UUID) -> Order | None:
     # The row lock serialises every change to one order, so its outbox rows follow commit order.
     order = Order.objects.select_for_update().filter(order_number=order_number).first()
     if order is None:
-        logger.warning(
-            "event for an unknown order ignored", extra={"orderNumber": str(order_number)}
-        )
-        metrics.IGNORED_EVENTS.labels("unknown_order").inc()
+        _unknown(order_number)
     return order
+
+
+def _unknown(order_number: UUID) -> None:
+    logger.warning("event for an unknown order ignored", extra={"orderNumber": str(order_number)})
+    metrics.IGNORED_EVENTS.labels("unknown_order").inc()
 
 
 def _fits(order: Order, cause: Event, *, expected: str | tuple[str, ...]) -> bool:
