@@ -97,13 +97,13 @@ class Service:
     name: str
     url: str
     worker_url: str
-    env: dict[str, str]  # the environment it was started with
+    topic_prefix: str
     logs: dict[str, Path]  # by role: web, worker
 
     def records_handled(self, topic: str) -> float:
         """How many records of the contract topic ``topic`` this service's worker process has
         applied (its ``saga_records_total`` counter: it starts at 0 with each process)."""
-        wanted = {"topic": self.env["SAGA_TOPIC_PREFIX"] + topic, "outcome": "handled"}
+        wanted = {"topic": self.topic_prefix + topic, "outcome": "handled"}
         return scrape(self.worker_url).get(("saga_records_total", frozenset(wanted.items())), 0.0)
 
 
@@ -184,7 +184,7 @@ def system(tmp_path_factory) -> System:
             svc.name,
             f"http://127.0.0.1:{svc.web_port + offset}",
             f"http://127.0.0.1:{svc.worker_port + offset}",
-            env,
+            env["SAGA_TOPIC_PREFIX"],
             {role: directory / "logs" / f"{svc.name}-{role}.log" for role in ("web", "worker")},
         )
         for svc in TOPOLOGY.values()

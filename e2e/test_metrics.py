@@ -25,7 +25,7 @@ def delta(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
 
 def record_deltas(system, before: dict[str, Scrape], after: dict[str, Scrape]) -> Counter:
     """Every change of the workers' record counters, as (service, metric, topic, outcome)."""
-    prefix = system.services["order"].env["SAGA_TOPIC_PREFIX"]
+    prefix = system.env["SAGA_TOPIC_PREFIX"]
     changes: Counter = Counter()
     for service in before:
         for (name, labels), value in after[service].items():
@@ -65,8 +65,8 @@ def workers(system):
 @pytest.fixture
 def kafka(system):
     """A producer and a reader on the system's topics (prefixed names), as any client would."""
-    bootstrap = system.services["order"].env["KAFKA_BOOTSTRAP_SERVERS"]
-    prefix = system.services["order"].env["SAGA_TOPIC_PREFIX"]
+    bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
+    prefix = system.env["SAGA_TOPIC_PREFIX"]
     producer = Producer({"bootstrap.servers": bootstrap})
 
     class Client:

@@ -81,7 +81,7 @@ def trace_of(system, order_number: str, records: set[tuple[str, str]]) -> Trace:
     Each process exports its spans in batches of its own, so a consumer span can reach Zipkin
     before the producer span of another process that is its parent.
     """
-    prefix = system.services["order"].env["SAGA_TOPIC_PREFIX"]
+    prefix = system.env["SAGA_TOPIC_PREFIX"]
 
     def complete() -> list[list[dict]] | None:
         traces = zipkin_traces(system.zipkin_url, order_number)

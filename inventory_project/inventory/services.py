@@ -92,20 +92,23 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
         if stockable and Stock.objects.filter(sku_code=order.sku_code).exists()
         else f"unknown SKU {order.sku_code}"
     )
-    Reservation.objects.filter(id=reservation.id).update(
-        status=ReservationStatus.REJECTED, reason=storable(reason)
-    )
+    reservation.status, reservation.reason = ReservationStatus.REJECTED, storable(reason)
+    reservation.save(update_fields=["status", "reason", "updated_at"])
     outbox.publish(
         InventoryFailedEvent.new(
             order_id=order.order_id,
             order_number=order.order_number,
             sku_code=order.sku_code,
             requested_quantity=order.quantity,
-            reason=storable(reason),
+            reason=reservation.reason,
         )
     )
-    reservation.refresh_from_db()
     return reservation
+
+
+#: The reservation's columns as _hold returns them, and their attribute names for from_db.
+_RESERVATION_COLUMNS = ", ".join(f'"{f.column}"' for f in Reservation._meta.concrete_fields)
+_RESERVATION_ATTNAMES = [field.attname for field in Reservation._meta.concrete_fields]
 
 
 def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | None, bool]:
@@ -129,7 +132,7 @@ def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | No
                 VALUES (%(order_id)s, %(order_number)s, %(sku_code)s, %(quantity)s, %(status)s,
                         '', %(now)s, %(now)s)
                 ON CONFLICT (order_number) DO NOTHING
-                RETURNING id, created_at
+                RETURNING {_RESERVATION_COLUMNS}
             ), taken AS (
                 UPDATE {Stock._meta.db_table}
                 SET available = available - %(quantity)s, reserved = reserved + %(quantity)s,
@@ -138,17 +141,18 @@ def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | No
                     AND EXISTS (SELECT FROM reservation)
                 RETURNING 1
             )
-            SELECT id, created_at, EXISTS (SELECT FROM taken) FROM reservation
+            SELECT *, EXISTS (SELECT FROM taken) FROM reservation
             """,
-            (columns := _columns(order) | {"status": ReservationStatus.HELD})
+            _columns(order)
+            | {"status": ReservationStatus.HELD, "stockable": stockable}
             # The time as the ORM's auto_now fields take it (not the transaction's start).
-            | {"stockable": stockable, "now": timezone.now()},
+            | {"now": timezone.now()},
         )
         row = cursor.fetchone()
     if row is None:
         return None, False
-    id_, created_at, taken = row
-    return Reservation(id=id_, created_at=created_at, updated_at=created_at, **columns), taken
+    *values, taken = row
+    return Reservation.from_db(connection.alias, _RESERVATION_ATTNAMES, values), taken
 
 
 @transaction.atomic

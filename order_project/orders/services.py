@@ -362,7 +362,9 @@ def _transition(
     return order
 
 
-_ORDER_FIELDS = Order._meta.concrete_fields
+#: The order's columns as _change_status returns them, and their attribute names for from_db.
+_ORDER_COLUMNS = ", ".join(f'"{field.column}"' for field in Order._meta.concrete_fields)
+_ORDER_ATTNAMES = [field.attname for field in Order._meta.concrete_fields]
 
 
 def _change_status(
@@ -398,7 +400,7 @@ def _change_status(
                     deadline_at = CASE WHEN %(compensating)s THEN %(deadline_at)s
                                        ELSE deadline_at END
                 WHERE order_number = %(order_number)s AND status = %(expected)s
-                RETURNING {", ".join(f'"{field.column}"' for field in _ORDER_FIELDS)}
+                RETURNING {_ORDER_COLUMNS}
             ), line AS (
                 INSERT INTO {OrderHistory._meta.db_table}
                     (order_id, from_status, to_status, event_type, event_id, reason, occurred_at)
@@ -424,7 +426,7 @@ def _change_status(
         row = cursor.fetchone()
     if row is None:
         return None
-    order = Order.from_db(connection.alias, [field.attname for field in _ORDER_FIELDS], row)
+    order = Order.from_db(connection.alias, _ORDER_ATTNAMES, row)
     if compensating:
         _settle_compensation(order)  # a confirmation may have come first
     if to in TERMINAL_STATUSES:
