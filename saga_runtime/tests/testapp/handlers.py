@@ -20,6 +20,7 @@ from .models import Ledger
 attempts: Counter = Counter()
 
 
+@transaction.atomic  # as every service function is: nested in a batch, it would open a savepoint
 def record_order(event: OrderPlacedEvent) -> None:
     Ledger.objects.create(order_number=event.order_number, amount=event.price * event.quantity)
     outbox.publish(
