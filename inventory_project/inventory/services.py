@@ -106,8 +106,7 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
     return reservation
 
 
-#: The reservation's columns as _hold returns them, and their attribute names for from_db.
-_RESERVATION_COLUMNS = ", ".join(f'"{f.column}"' for f in Reservation._meta.concrete_fields)
+#: The reservation's attribute names in the order Model.from_db takes them.
 _RESERVATION_ATTNAMES = [field.attname for field in Reservation._meta.concrete_fields]
 
 
@@ -120,8 +119,16 @@ def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | No
     Every saga passes here, so this is one round trip instead of the ORM's three (look for a
     reservation, update the stock, insert); docs/decisions/0014. The unique order number
     settles a race with a concurrent insert for the same order (ON CONFLICT waits for it), and
-    the stock's check constraints still hold whatever this statement does.
+    the stock's check constraints still hold whatever this statement does. Only the new id
+    comes back: the row holds nothing else that is not already here.
     """
+    row = _columns(order) | {
+        "status": ReservationStatus.HELD,
+        "reason": "",
+        # The time as the ORM's auto_now fields take it (not the transaction's start).
+        "created_at": (now := timezone.now()),
+        "updated_at": now,
+    }
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -130,28 +137,26 @@ def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | No
                     (order_id, order_number, sku_code, quantity, status, reason, created_at,
                      updated_at)
                 VALUES (%(order_id)s, %(order_number)s, %(sku_code)s, %(quantity)s, %(status)s,
-                        '', %(now)s, %(now)s)
+                        %(reason)s, %(created_at)s, %(updated_at)s)
                 ON CONFLICT (order_number) DO NOTHING
-                RETURNING {_RESERVATION_COLUMNS}
+                RETURNING id
             ), taken AS (
                 UPDATE {Stock._meta.db_table}
                 SET available = available - %(quantity)s, reserved = reserved + %(quantity)s,
-                    updated_at = %(now)s
+                    updated_at = %(updated_at)s
                 WHERE %(stockable)s AND sku_code = %(sku_code)s AND available >= %(quantity)s
                     AND EXISTS (SELECT FROM reservation)
                 RETURNING 1
             )
-            SELECT *, EXISTS (SELECT FROM taken) FROM reservation
+            SELECT id, EXISTS (SELECT FROM taken) FROM reservation
             """,
-            _columns(order)
-            | {"status": ReservationStatus.HELD, "stockable": stockable}
-            # The time as the ORM's auto_now fields take it (not the transaction's start).
-            | {"now": timezone.now()},
+            row | {"stockable": stockable},
         )
-        row = cursor.fetchone()
-    if row is None:
+        inserted = cursor.fetchone()
+    if inserted is None:
         return None, False
-    *values, taken = row
+    row["id"], taken = inserted
+    values = [row[name] for name in _RESERVATION_ATTNAMES]
     return Reservation.from_db(connection.alias, _RESERVATION_ATTNAMES, values), taken
 
 

@@ -1,5 +1,6 @@
 """The outbox relay: publishes committed outbox rows to Kafka, in order, and marks them sent."""
 
+import json
 import logging
 import threading
 import time
@@ -46,14 +47,18 @@ class OutboxRelay:
 
     def publish_pending(self) -> int:
         """Send one batch of unsent rows; return how many were sent (0: nothing to do)."""
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_RELAY_LOCK_ID])
-                if not cursor.fetchone()[0]:
-                    return 0
-            rows = list(
-                OutboxMessage.objects.filter(sent_at__isnull=True).order_by("id")[: self.batch_size]
+        table = OutboxMessage._meta.db_table
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_RELAY_LOCK_ID])
+            if not cursor.fetchone()[0]:
+                return 0
+            # Plain rows, not models: the relay handles every event of the service.
+            cursor.execute(
+                "SELECT id, event_id::text, event_type, topic, key, payload, headers::text "
+                f"FROM {table} WHERE sent_at IS NULL ORDER BY id LIMIT %s",
+                [self.batch_size],
             )
+            rows = cursor.fetchall()
             if not rows:
                 return 0
             failures: list[KafkaError] = []
@@ -62,29 +67,32 @@ class OutboxRelay:
                 if error is not None:
                     failures.append(error)
 
-            for row in rows:
+            for _id, event_id, event_type, topic, key, payload, headers in rows:
                 with tracing.producer_span(
-                    row.topic, row.headers, order_number=row.key, event_id=str(row.event_id)
-                ) as headers:
-                    headers |= {"eventType": row.event_type, "content-type": "application/json"}
-                    self._produce(row, headers, on_delivery)
+                    topic, json.loads(headers), order_number=key, event_id=event_id
+                ) as sent_headers:
+                    sent_headers |= {"eventType": event_type, "content-type": "application/json"}
+                    self._produce(topic, key, payload, sent_headers, on_delivery)
             remaining = self.producer.flush(self.flush_timeout)
             if failures or remaining:
                 # Nothing is marked sent; the whole batch goes again, in order.
                 raise KafkaException(failures[0] if failures else "outbox flush timed out")
-            OutboxMessage.objects.filter(id__in=[row.id for row in rows]).update(
-                sent_at=timezone.now()
+            cursor.execute(
+                f"UPDATE {table} SET sent_at = %s WHERE id = ANY(%s)",
+                [timezone.now(), [row[0] for row in rows]],
             )
         metrics.OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 
-    def _produce(self, row: OutboxMessage, headers: dict[str, str], on_delivery) -> None:
+    def _produce(
+        self, topic: str, key: str, payload: str, headers: dict[str, str], on_delivery
+    ) -> None:
         while True:
             try:
                 self.producer.produce(
-                    row.topic,
-                    key=row.key.encode(),
-                    value=row.payload.encode(),
+                    topic,
+                    key=key.encode(),
+                    value=payload.encode(),
                     headers=list(headers.items()),
                     on_delivery=on_delivery,
                 )

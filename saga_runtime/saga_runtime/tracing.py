@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import Message
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, StatusCode
 
 if TYPE_CHECKING:
@@ -120,8 +121,12 @@ def producer_span(
     """A span for sending one outbox row, child of the trace captured when it was written.
 
     Yields the headers to send: the captured ones with ``traceparent`` now naming this span.
+    A trace not sampled records no span, so its captured headers are sent as they are.
     """
     parent = propagate.extract(dict(headers))
+    if _unsampled(parent):
+        yield dict(headers)
+        return
     with tracer.start_as_current_span(
         f"send {topic}",
         context=parent,
@@ -144,10 +149,14 @@ def producer_span(
 def start_consumer_span(message: Message) -> Span:
     """Start (without making it current) the span for handling one record, child of the
     producer span named by its header. The worker ends it once the record's transaction has
-    committed, or rolled back."""
+    committed, or rolled back. A record of a trace not sampled gets no span of its own: it
+    carries its producer's context on, which is all an unsampled span would do."""
+    parent = propagate.extract(message_headers(message))
+    if _unsampled(parent):
+        return trace.get_current_span(parent)
     return tracer.start_span(
         f"process {message.topic()}",
-        context=propagate.extract(message_headers(message)),
+        context=parent,
         kind=SpanKind.CONSUMER,
         attributes={
             "messaging.system": "kafka",
@@ -157,6 +166,13 @@ def start_consumer_span(message: Message) -> Span:
             "messaging.kafka.offset": message.offset(),
         },
     )
+
+
+def _unsampled(context: Context) -> bool:
+    """Whether ``context`` continues a trace that was not sampled (rather than none at all,
+    where a new trace may start)."""
+    span_context = trace.get_current_span(context).get_span_context()
+    return span_context.is_valid and not span_context.trace_flags.sampled
 
 
 @contextmanager

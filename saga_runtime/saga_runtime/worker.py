@@ -4,6 +4,7 @@ See docs/decisions/0009-batched-consumer-loop.md.
 """
 
 import enum
+import json
 import logging
 import signal
 import threading
@@ -363,13 +364,16 @@ class SagaWorker:
         ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to commit or roll
         back, so of two concurrent deliveries exactly one goes on to the handler.
         """
+        keys = json.dumps(
+            [[str(event.event_id), topic] for event, topic in zip(events, topics, strict=True)]
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {ProcessedEvent._meta.db_table} (consumer, event_id, topic, "
-                "processed_at) SELECT %s, e.event_id, e.topic, now() "
-                "FROM unnest(%s::uuid[], %s::text[]) AS e(event_id, topic) "
+                "processed_at) SELECT %s, (e->>0)::uuid, e->>1, now() "
+                "FROM json_array_elements(%s::json) AS e "
                 "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
-                [self.consumer_name, [event.event_id for event in events], topics],
+                [self.consumer_name, keys],
             )
             return {row[0] for row in cursor.fetchall()}
 
