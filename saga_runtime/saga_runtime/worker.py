@@ -351,7 +351,8 @@ class SagaWorker:
         metrics.BATCH_RECORDS.observe(len(messages))
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         for message, event, span, outcome in zip(messages, events, spans, outcomes, strict=True):
-            with self._record_context(message, event):
+            # The record's log line names its trace, as a record applied alone does.
+            with tracing.current(span, event), self._record_context(message, event):
                 self._applied(message, outcome)
             tracing.end_with_outcome(span, outcome)
         return outcomes

@@ -142,15 +142,20 @@ def test_worker_continues_the_records_trace_and_exports_it_when_stopped(
         order_id=1, order_number=uuid.uuid4(), sku_code="S", price=Decimal("2.50"), quantity=2
     )
     trace_id, parent_span_id = secrets.token_hex(16), secrets.token_hex(8)
-    KafkaTestClient(config).send(
-        config.topic(OrderPlacedEvent),
-        encode(event),
-        key=str(event.order_number),
-        headers={
-            "eventType": event.event_type,
-            "traceparent": f"00-{trace_id}-{parent_span_id}-01",
-        },
-    )
+    # A second order whose trace was not sampled upstream: nothing of it is recorded here, and
+    # its context goes on unchanged, to stay unsampled downstream.
+    unsampled = dataclasses.replace(event, event_id=uuid.uuid4(), order_number=uuid.uuid4())
+    unsampled_parent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+    for record, traceparent in (
+        (event, f"00-{trace_id}-{parent_span_id}-01"),
+        (unsampled, unsampled_parent),
+    ):
+        KafkaTestClient(config).send(
+            config.topic(OrderPlacedEvent),
+            encode(record),
+            key=str(record.order_number),
+            headers={"eventType": record.event_type, "traceparent": traceparent},
+        )
     log = tmp_path / "worker.log"
     env = os.environ | {
         "SAGA_TOPIC_PREFIX": config.topic_prefix,
@@ -171,11 +176,15 @@ def test_worker_continues_the_records_trace_and_exports_it_when_stopped(
         )
     try:
         wait_for(
-            lambda: OutboxMessage.objects.filter(
-                key=str(event.order_number), sent_at__isnull=False
-            ).exists(),
+            lambda: (
+                OutboxMessage.objects.filter(
+                    key__in=[str(event.order_number), str(unsampled.order_number)],
+                    sent_at__isnull=False,
+                ).count()
+                == 2
+            ),
             timeout=60,
-            message="the event handled and its outgoing event sent",
+            message="both events handled and their outgoing events sent",
         )
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -209,14 +218,24 @@ def test_worker_continues_the_records_trace_and_exports_it_when_stopped(
     )
 
     # The worker's log line about the record leads to that span.
-    [handled] = [
-        line
+    lines = {
+        line["orderNumber"]: line
         for line in map(json.loads, log.read_text().splitlines())
         if line["message"] == "record handled"
-    ]
+    }
+    handled = lines[str(event.order_number)]
     assert (handled["trace_id"], handled["span_id"]) == (trace_id, consumer["id"])
     assert (handled["orderNumber"], handled["eventId"]) == (
         str(event.order_number),
         str(event.event_id),
     )
     assert (handled["service"], handled["level"]) == ("runtime", "INFO")
+
+    # The unsampled record: its outgoing event carries the context it came with, and its log
+    # line names that trace; the flush that exported the sampled trace sent nothing of it.
+    outgoing = OutboxMessage.objects.get(key=str(unsampled.order_number))
+    assert outgoing.headers["traceparent"] == unsampled_parent
+    _, unsampled_trace, unsampled_span, _ = unsampled_parent.split("-")
+    line = lines[str(unsampled.order_number)]
+    assert (line["trace_id"], line["span_id"]) == (unsampled_trace, unsampled_span)
+    assert zipkin_trace(unsampled_trace) == []
