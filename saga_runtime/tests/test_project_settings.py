@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.test import Client, override_settings
 
 from saga_runtime.project_settings import (
@@ -21,6 +22,41 @@ def test_database_url_becomes_a_django_database():
     assert database["NAME"] == "order_db"
     assert (database["USER"], database["PASSWORD"]) == ("order", "s@cret")
     assert (database["HOST"], database["PORT"]) == ("db.example", "6543")
+
+
+def test_statements_are_bound_by_the_server_and_prepared_after_five_runs(monkeypatch):
+    monkeypatch.delenv("DATABASE_PREPARE_THRESHOLD", raising=False)
+    options = database_from_url("postgres://u:p@h/db")["OPTIONS"]
+    assert options == {"server_side_binding": True, "prepare_threshold": 5}
+
+
+@pytest.mark.parametrize(("value", "threshold"), [("0", 0), (" 20 ", 20), ("", None)])
+def test_the_prepare_threshold_comes_from_the_environment(monkeypatch, value, threshold):
+    monkeypatch.setenv("DATABASE_PREPARE_THRESHOLD", value)
+    assert database_from_url("postgres://u:p@h/db")["OPTIONS"]["prepare_threshold"] == threshold
+
+
+@pytest.mark.parametrize("value", ["-1", "often", "2.5"])
+def test_a_prepare_threshold_that_is_not_a_count_is_refused(monkeypatch, value):
+    monkeypatch.setenv("DATABASE_PREPARE_THRESHOLD", value)
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_PREPARE_THRESHOLD"):
+        database_from_url("postgres://u:p@h/db")
+
+
+@pytest.mark.django_db
+def test_a_statement_run_often_is_prepared_on_the_connection():
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%prepare-me%"],
+            )
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        for number in range(6):
+            cursor.execute('SELECT %s::int AS "prepare-me"', [number])
+    assert prepared() == 1
 
 
 @pytest.mark.parametrize("url", ["mysql://u:p@h/db", "postgres://u:p@h/", "nonsense"])
