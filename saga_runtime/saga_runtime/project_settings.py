@@ -92,19 +92,15 @@ def _statement_options() -> dict:
     (docs/decisions/0015).
     """
     threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5").strip()
-    if threshold:
-        try:
-            prepare_threshold = int(threshold)
-        except ValueError:
-            prepare_threshold = -1
-        if prepare_threshold < 0:
-            raise ImproperlyConfigured(
-                f"DATABASE_PREPARE_THRESHOLD must be a whole number (0: prepare at once) or "
-                f"empty (never prepare), not {threshold!r}."
-            )
-    else:
-        prepare_threshold = None
-    return {"server_side_binding": True, "prepare_threshold": prepare_threshold}
+    if threshold and not (threshold.isascii() and threshold.isdigit()):
+        raise ImproperlyConfigured(
+            f"DATABASE_PREPARE_THRESHOLD must be a whole number (0: prepare at once) or "
+            f"empty (never prepare), not {threshold!r}."
+        )
+    return {
+        "server_side_binding": True,
+        "prepare_threshold": int(threshold) if threshold else None,
+    }
 
 
 def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_port: int) -> dict:

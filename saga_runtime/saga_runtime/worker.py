@@ -22,6 +22,7 @@ from django.db import (
     transaction,
 )
 from django.utils.module_loading import import_string
+from opentelemetry import trace
 
 from saga_events import Event
 from saga_events.codec import EventDecodeError, decode
@@ -351,8 +352,9 @@ class SagaWorker:
         metrics.BATCH_RECORDS.observe(len(messages))
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         for message, event, span, outcome in zip(messages, events, spans, outcomes, strict=True):
-            # The record's log line names its trace, as a record applied alone does.
-            with tracing.current(span, event), self._record_context(message, event):
+            # The record's log line names its trace, as a record applied alone does (the span
+            # was named when its handler ran).
+            with trace.use_span(span), self._record_context(message, event):
                 self._applied(message, outcome)
             tracing.end_with_outcome(span, outcome)
         return outcomes
