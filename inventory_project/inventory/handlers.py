@@ -9,15 +9,20 @@ from saga_events import (
     ShipmentShippedEvent,
 )
 from saga_runtime.errors import InvalidEvent
+from saga_runtime.handling import takes_list
 
 from . import services
 from .models import MAX_STOCK
 
 
-def handle_order_placed(event: OrderPlacedEvent) -> None:
-    if not 1 <= event.quantity <= MAX_STOCK:
-        raise InvalidEvent(f"quantity {event.quantity} is not between 1 and {MAX_STOCK}")
-    services.reserve_stock(order=event)
+@takes_list
+def handle_orders_placed(events: list[OrderPlacedEvent]) -> None:
+    """All the OrderPlaced of a batch that stand together, reserved in one round trip. One
+    with an impossible quantity fails the list; applied alone, it is dead-lettered."""
+    for event in events:
+        if not 1 <= event.quantity <= MAX_STOCK:
+            raise InvalidEvent(f"quantity {event.quantity} is not between 1 and {MAX_STOCK}")
+    services.reserve_stock_for_orders(orders=events)
 
 
 def handle_payment_failed(event: PaymentFailedEvent) -> None:
@@ -37,7 +42,7 @@ def handle_shipment_shipped(event: ShipmentShippedEvent) -> None:
 
 
 HANDLERS = {
-    OrderPlacedEvent: handle_order_placed,
+    OrderPlacedEvent: handle_orders_placed,
     PaymentFailedEvent: handle_payment_failed,
     OrderFailedEvent: handle_order_failed,
     OrderShipmentFailedEvent: handle_order_shipment_failed,

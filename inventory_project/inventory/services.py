@@ -6,6 +6,7 @@ the accounting invariant whatever happens here.
 """
 
 import logging
+from collections.abc import Sequence
 from functools import partial
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from saga_events import (
 )
 from saga_runtime import outbox
 from saga_runtime.cancellation import undo_or_forbid
+from saga_runtime.handling import record_of
 from saga_runtime.text import storable
 
 from .models import MAX_STOCK, Reservation, ReservationStatus, Stock
@@ -69,11 +71,29 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
     At most once per order: an order that already has a reservation (held, released, shipped,
     rejected or cancelled) is left alone, even if OrderPlaced comes again with a new event id.
     """
-    # Only a SKU the API could have created can be in stock. Another one (too long, or text
-    # PostgreSQL cannot hold, as a producer without our order API's checks may send) is unknown:
-    # refused with InventoryFailed, rather than failing every attempt and leaving the order stuck.
-    stockable = len(order.sku_code) <= _SKU_LENGTH and storable(order.sku_code) == order.sku_code
-    reservation, taken = _hold(order, stockable=stockable)
+    [reservation] = reserve_stock_for_orders(orders=[order])
+    return reservation
+
+
+@transaction.atomic
+def reserve_stock_for_orders(*, orders: Sequence[OrderPlacedEvent]) -> list[Reservation | None]:
+    """:func:`reserve_stock` for each of ``orders``, with the same outcome as calling it for
+    each in turn: their statements run in their order, so each order sees the stock the ones
+    before it left. What is new is that they go to PostgreSQL together, in one round trip
+    (docs/decisions/0016). Returns each order's new reservation, or None where it was ignored.
+    """
+    results = []
+    for order, (reservation, taken) in zip(orders, _hold(orders), strict=True):
+        # Its events continue the trace of the record that carried this order, when the
+        # worker hands a batch's orders over at once (saga_runtime.handling).
+        with record_of(order):
+            results.append(_publish_outcome(order, reservation, taken))
+    return results
+
+
+def _publish_outcome(
+    order: OrderPlacedEvent, reservation: Reservation | None, taken: bool
+) -> Reservation | None:
     if reservation is None:
         logger.warning("order already has a reservation; ignored")
         return None
@@ -89,7 +109,7 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
         return reservation
     reason = (
         f"insufficient stock for {order.sku_code}"
-        if stockable and Stock.objects.filter(sku_code=order.sku_code).exists()
+        if _stockable(order) and Stock.objects.filter(sku_code=order.sku_code).exists()
         else f"unknown SKU {order.sku_code}"
     )
     reservation.status, reservation.reason = ReservationStatus.REJECTED, storable(reason)
@@ -106,58 +126,82 @@ def reserve_stock(*, order: OrderPlacedEvent) -> Reservation | None:
     return reservation
 
 
+def _stockable(order: OrderPlacedEvent) -> bool:
+    # Only a SKU the API could have created can be in stock. Another one (too long, or text
+    # PostgreSQL cannot hold, as a producer without our order API's checks may send) is unknown:
+    # refused with InventoryFailed, rather than failing every attempt and leaving the order stuck.
+    return len(order.sku_code) <= _SKU_LENGTH and storable(order.sku_code) == order.sku_code
+
+
 #: The reservation's attribute names in the order Model.from_db takes them.
 _RESERVATION_ATTNAMES = [field.attname for field in Reservation._meta.concrete_fields]
 
+_HOLD = f"""
+    WITH reservation AS (
+        INSERT INTO {Reservation._meta.db_table}
+            (order_id, order_number, sku_code, quantity, status, reason, created_at, updated_at)
+        VALUES (%(order_id)s, %(order_number)s, %(sku_code)s, %(quantity)s, %(status)s,
+                %(reason)s, %(created_at)s, %(updated_at)s)
+        ON CONFLICT (order_number) DO NOTHING
+        RETURNING id
+    ), taken AS (
+        UPDATE {Stock._meta.db_table}
+        SET available = available - %(quantity)s, reserved = reserved + %(quantity)s,
+            updated_at = %(updated_at)s
+        WHERE %(stockable)s AND sku_code = %(sku_code)s AND available >= %(quantity)s
+            AND EXISTS (SELECT FROM reservation)
+        RETURNING 1
+    )
+    SELECT id, EXISTS (SELECT FROM taken) FROM reservation
+"""
 
-def _hold(order: OrderPlacedEvent, *, stockable: bool) -> tuple[Reservation | None, bool]:
-    """In one statement: insert the order's reservation as HELD unless it has one (then
-    ``(None, False)``), and, if ``stockable``, take its quantity from the stock if there is
-    enough. Returns the new reservation and whether the stock was taken (if not, the caller
-    rejects it).
 
-    Every saga passes here, so this is one round trip instead of the ORM's three (look for a
-    reservation, update the stock, insert); docs/decisions/0014. The unique order number
-    settles a race with a concurrent insert for the same order (ON CONFLICT waits for it), and
-    the stock's check constraints still hold whatever this statement does. Only the new id
-    comes back: the row holds nothing else that is not already here.
+def _hold(orders: Sequence[OrderPlacedEvent]) -> list[tuple[Reservation | None, bool]]:
+    """For each order, in order, one statement: insert its reservation as HELD unless it has
+    one (then ``(None, False)``), and, if its SKU can be in stock, take its quantity from the
+    stock if there is enough. Returns each new reservation and whether the stock was taken (if
+    not, the caller rejects it).
+
+    Every saga passes here, so each order is one statement instead of the ORM's three (look for
+    a reservation, update the stock, insert; docs/decisions/0014), and the statements of all
+    the orders are pipelined: sent together, executed one after the other, answered together
+    (docs/decisions/0016). The unique order number settles a race with a concurrent insert for
+    the same order (ON CONFLICT waits for it), and the stock's check constraints still hold
+    whatever this statement does. Only the new id comes back: the row holds nothing else that
+    is not already here.
     """
-    row = _columns(order) | {
-        "status": ReservationStatus.HELD,
-        "reason": "",
-        # The time as the ORM's auto_now fields take it (not the transaction's start).
-        "created_at": (now := timezone.now()),
-        "updated_at": now,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH reservation AS (
-                INSERT INTO {Reservation._meta.db_table}
-                    (order_id, order_number, sku_code, quantity, status, reason, created_at,
-                     updated_at)
-                VALUES (%(order_id)s, %(order_number)s, %(sku_code)s, %(quantity)s, %(status)s,
-                        %(reason)s, %(created_at)s, %(updated_at)s)
-                ON CONFLICT (order_number) DO NOTHING
-                RETURNING id
-            ), taken AS (
-                UPDATE {Stock._meta.db_table}
-                SET available = available - %(quantity)s, reserved = reserved + %(quantity)s,
-                    updated_at = %(updated_at)s
-                WHERE %(stockable)s AND sku_code = %(sku_code)s AND available >= %(quantity)s
-                    AND EXISTS (SELECT FROM reservation)
-                RETURNING 1
-            )
-            SELECT id, EXISTS (SELECT FROM taken) FROM reservation
-            """,
-            row | {"stockable": stockable},
-        )
-        inserted = cursor.fetchone()
-    if inserted is None:
-        return None, False
-    row["id"], taken = inserted
-    values = [row[name] for name in _RESERVATION_ATTNAMES]
-    return Reservation.from_db(connection.alias, _RESERVATION_ATTNAMES, values), taken
+    if not orders:
+        return []
+    # The time as the ORM's auto_now fields take it (not the transaction's start).
+    now = timezone.now()
+    rows = [
+        _columns(order)
+        | {
+            "status": ReservationStatus.HELD,
+            "reason": "",
+            "created_at": now,
+            "updated_at": now,
+            "stockable": _stockable(order),
+        }
+        for order in orders
+    ]
+    # Django's cursor would drop the results of executemany; psycopg's keeps one result set per
+    # row with returning=True. Its errors still become Django's (a lost connection stays an
+    # OperationalError, which the worker retries).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.cursor.executemany(_HOLD, rows, returning=True)
+        inserted = [cursor.cursor.fetchone()]
+        while cursor.cursor.nextset():
+            inserted.append(cursor.cursor.fetchone())
+    held = []
+    for row, result in zip(rows, inserted, strict=True):
+        if result is None:
+            held.append((None, False))
+            continue
+        row["id"], taken = result
+        values = [row[name] for name in _RESERVATION_ATTNAMES]
+        held.append((Reservation.from_db(connection.alias, _RESERVATION_ATTNAMES, values), taken))
+    return held
 
 
 @transaction.atomic

@@ -188,10 +188,15 @@ def consumer_span(message: Message) -> Iterator[Span]:
 def current(span: Span, event: "Event"):
     """Make a batch record's span current while its handler runs, naming its order and event:
     what the handler queries and publishes becomes part of the record's trace."""
+    name_record(span, event)
+    return trace.use_span(span, end_on_exit=False)
+
+
+def name_record(span: Span, event: "Event") -> None:
+    """Tag a record's span with the order and event it carried."""
     if span.is_recording():
         span.set_attribute("orderNumber", str(event.order_number))
         span.set_attribute("eventId", str(event.event_id))
-    return trace.use_span(span, end_on_exit=False)
 
 
 def end_with_outcome(span: Span, outcome: str) -> None:

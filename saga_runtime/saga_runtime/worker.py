@@ -9,8 +9,9 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from functools import partial
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from django.db import (
@@ -23,14 +24,16 @@ from django.db import (
 )
 from django.utils.module_loading import import_string
 from opentelemetry import trace
+from opentelemetry.trace import Span
 
 from saga_events import Event
 from saga_events.codec import EventDecodeError, decode
 from saga_events.topics import dead_letter_topic
 
-from . import metrics, outbox, tracing
+from . import handling, metrics, outbox, tracing
 from .conf import RuntimeConfig, get_config
 from .errors import InvalidEvent
+from .handling import takes_list_of
 from .kafka import produce_and_wait
 from .logs import log_context
 from .models import ProcessedEvent
@@ -38,7 +41,8 @@ from .relay import OutboxRelay
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[Event], None]
+#: A handler of one event, or of a list of them (saga_runtime.handling.takes_list).
+Handler = Callable[[Event], None] | Callable[[list[Event]], None]
 
 #: Failures of a dependency rather than of the record: retried with backoff, never dead-lettered.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, KafkaException)
@@ -325,18 +329,23 @@ class SagaWorker:
         try:
             with transaction.atomic(), _without_savepoints(), outbox.batched():
                 fresh = self._mark_processed(events, [m.topic() for m in messages])
+                run: list[tuple[Message, Event, Span]] = []
                 for message, event, span in zip(messages, events, spans, strict=True):
                     if event.event_id not in fresh:
                         outcomes.append(Outcome.DUPLICATE)
                         continue
                     fresh.discard(event.event_id)  # the same event twice in one batch
-                    handled = time.perf_counter()
-                    with tracing.current(span, event), self._record_context(message, event):
-                        self.handlers[type(event)](event)
-                    metrics.HANDLER_SECONDS.labels(message.topic()).observe(
-                        time.perf_counter() - handled
-                    )
                     outcomes.append(Outcome.HANDLED)
+                    handler = self.handlers[type(event)]
+                    if run and self.handlers[type(run[0][1])] is not handler:
+                        self._handle(run)
+                        run = []
+                    run.append((message, event, span))
+                    if not takes_list_of(handler):
+                        self._handle(run)
+                        run = []
+                if run:
+                    self._handle(run)
         except Exception as error:
             for span in spans:
                 tracing.end_rolled_back(span)
@@ -358,6 +367,34 @@ class SagaWorker:
                 self._applied(message, outcome)
             tracing.end_with_outcome(span, outcome)
         return outcomes
+
+    def _handle(self, run: list[tuple[Message, Event, Span]]) -> None:
+        """Apply fresh records of one event type that stand next to each other in the batch,
+        inside its transaction: the list handler once for all of them (each record's scope
+        entered where the handler asks for it, see saga_runtime.handling), or the one-event
+        handler for the only one."""
+        started = time.perf_counter()
+        handler = self.handlers[type(run[0][1])]
+        if takes_list_of(handler):
+            scopes = {}
+            for message, event, span in run:
+                tracing.name_record(span, event)
+                scopes[event.event_id] = partial(self._record_scope, message, event, span)
+            with handling.scopes(scopes):
+                handler([event for _message, event, _span in run])
+        else:
+            [(message, event, span)] = run
+            with self._record_scope(message, event, span):
+                handler(event)
+        # A list's records share its time equally.
+        share = (time.perf_counter() - started) / len(run)
+        for message, _event, _span in run:
+            metrics.HANDLER_SECONDS.labels(message.topic()).observe(share)
+
+    @contextmanager
+    def _record_scope(self, message: Message, event: Event, span: Span) -> Iterator[None]:
+        with tracing.current(span, event), self._record_context(message, event):
+            yield
 
     def _mark_processed(self, events: list[Event], topics: list[str]) -> set:
         """Insert the processed-events rows of ``events`` (consumed from ``topics``) in one
@@ -454,7 +491,11 @@ class SagaWorker:
         with transaction.atomic():
             if not self._mark_processed([event], [message.topic()]):
                 return Outcome.DUPLICATE
-            self.handlers[type(event)](event)
+            handler = self.handlers[type(event)]
+            if takes_list_of(handler):
+                handler([event])
+            else:
+                handler(event)
         metrics.HANDLER_SECONDS.labels(message.topic()).observe(time.perf_counter() - started)
         return Outcome.HANDLED
 
