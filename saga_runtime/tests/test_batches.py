@@ -3,7 +3,9 @@ and a record that fails in it is retried or parked alone while the others still 
 
 import dataclasses
 import json
+import secrets
 import uuid
+from decimal import Decimal
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -135,6 +137,80 @@ def test_the_same_event_twice_in_one_batch_is_applied_once(kafka, saga_worker, o
         Outcome.HANDLED,
     ]
     assert Ledger.objects.filter(order_number=event.order_number).count() == 2
+
+
+def test_records_of_a_list_handler_that_stand_together_are_handed_over_as_one_list(
+    kafka, saga_worker, order_placed, payment_failed
+):
+    number = uuid.uuid4()
+    first, second, third = (
+        order_placed(order_number=number, price=Decimal(price), quantity=1) for price in "123"
+    )
+    failed = dataclasses.replace(payment_failed("fine"), order_number=number)
+    for event in (first, second, third, failed):
+        kafka.send_event(event)
+    placed = records_of(kafka, kafka.config.topic(OrderPlacedEvent), number, 3)
+    [payment] = records_of(kafka, kafka.config.topic(PaymentFailedEvent), number, 1)
+    handlers.lists.clear()
+
+    # A record of another handler between them splits them, and everything stays in order.
+    outcomes = saga_worker.process_batch([placed[0], placed[1], payment, placed[2], placed[0]])
+
+    assert outcomes == [Outcome.HANDLED] * 4 + [Outcome.DUPLICATE]
+    assert handlers.lists == [[first.event_id, second.event_id], [third.event_id]]
+    ledger = Ledger.objects.filter(order_number=number).order_by("id")
+    assert [row.amount for row in ledger] == [1, 2, failed.amount, 3]
+
+
+def test_each_record_of_a_list_keeps_its_own_trace_for_the_events_published_for_it(
+    kafka, saga_worker, order_placed
+):
+    # Unsampled upstream, so no span is made here: each context must go on as it came.
+    parents = {}
+    messages = []
+    topic = kafka.config.topic(OrderPlacedEvent)
+    for _ in range(2):
+        event = order_placed()
+        parents[event.order_number] = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+        kafka.send(
+            topic,
+            encode(event),
+            key=str(event.order_number),
+            headers={"eventType": event.event_type, "traceparent": parents[event.order_number]},
+        )
+        messages += records_of(kafka, topic, event.order_number, 1)
+    handlers.lists.clear()
+
+    assert saga_worker.process_batch(messages) == [Outcome.HANDLED] * 2
+
+    assert len(handlers.lists) == 1
+    for number, parent in parents.items():
+        outgoing = OutboxMessage.objects.get(key=str(number))
+        assert outgoing.headers["traceparent"] == parent
+
+
+def test_a_list_that_fails_is_applied_again_one_record_at_a_time(kafka, saga_worker, order_placed):
+    number = uuid.uuid4()
+    good, bad, other = (
+        order_placed(order_number=number, sku_code=sku) for sku in ("A", "INVALID", "B")
+    )
+    for event in (good, bad, other):
+        kafka.send_event(event)
+    messages = records_of(kafka, kafka.config.topic(OrderPlacedEvent), number, 3)
+    handlers.lists.clear()
+
+    assert saga_worker.process_batch(messages) == [
+        Outcome.HANDLED,
+        Outcome.DEAD_LETTERED,
+        Outcome.HANDLED,
+    ]
+    assert handlers.lists == [
+        [good.event_id, bad.event_id, other.event_id],  # the batch, rolled back
+        [good.event_id],
+        [bad.event_id],
+        [other.event_id],
+    ]
+    assert Ledger.objects.filter(order_number=number).count() == 2
 
 
 def test_a_poison_record_in_the_middle_of_a_batch_is_parked_alone(kafka, saga_worker, order_placed):

@@ -73,7 +73,7 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(saga_worker, order_pla
             with transaction.atomic():
                 both_inside.wait(timeout=10)
                 if saga_worker._mark_processed([event], ["topic"]):
-                    handlers.record_order(event)
+                    handlers.record_orders([event])
                     results.append(True)
                 else:
                     results.append(False)

@@ -4,6 +4,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from inventory import services
+from inventory.handlers import handle_orders_placed
 from inventory.models import MAX_STOCK, Reservation, ReservationStatus
 from inventory.tests.conftest import assert_accounted_for, new_sku, order_placed, stock_of
 from saga_events import (
@@ -15,6 +16,7 @@ from saga_events import (
     ShipmentShippedEvent,
 )
 from saga_events.topics import dead_letter_topic
+from saga_runtime.errors import InvalidEvent
 from saga_runtime.models import OutboxMessage, ProcessedEvent
 from saga_runtime.testing import run_worker_until
 from saga_runtime.worker import Outcome
@@ -353,6 +355,20 @@ def test_order_placed_for_no_units_is_dead_lettered_at_once_without_retries(kafk
     headers = dict(parked.headers())
     assert headers["dlt-error-class"] == b"InvalidEvent"
     assert headers["dlt-error-message"] == f"quantity 0 is not between 1 and {MAX_STOCK}".encode()
+
+
+def test_a_list_of_order_placed_with_one_impossible_quantity_fails_whole_and_reserves_nothing():
+    """The worker then applies the list's records one at a time, and parks only that one
+    (saga_runtime's test_a_list_that_fails_is_applied_again_one_record_at_a_time)."""
+    sku = new_sku()
+    services.add_stock(sku_code=sku, quantity=10)
+    good, impossible = order_placed(sku, 2), order_placed(sku, MAX_STOCK + 1)
+
+    with pytest.raises(InvalidEvent, match=f"quantity {MAX_STOCK + 1} is not between"):
+        handle_orders_placed([good, impossible])
+
+    assert reservation_of(good) is None
+    assert stock_of(sku).available == 10
 
 
 def retries_on(topic: str) -> float:

@@ -195,6 +195,58 @@ def test_rejected_order_is_not_reserved_later_when_stock_arrives():
     assert OutboxMessage.objects.filter(key=str(order.order_number)).count() == 1
 
 
+def test_reserving_for_several_orders_gives_each_what_the_ones_before_it_left():
+    sku, unknown = new_sku(), new_sku()
+    services.add_stock(sku_code=sku, quantity=10)
+    first, too_many, fits, elsewhere = (
+        order_placed(sku, 6),
+        order_placed(sku, 5),
+        order_placed(sku, 4),
+        order_placed(unknown, 1),
+    )
+    again = order_placed(sku, 1, order_number=first.order_number)
+    orders = [first, too_many, again, fits, elsewhere]
+
+    reservations = services.reserve_stock_for_orders(orders=orders)
+
+    assert [r and (r.order_number, r.status) for r in reservations] == [
+        (first.order_number, ReservationStatus.HELD),
+        (too_many.order_number, ReservationStatus.REJECTED),
+        None,  # the order already has its reservation
+        (fits.order_number, ReservationStatus.HELD),
+        (elsewhere.order_number, ReservationStatus.REJECTED),
+    ]
+    assert [r.reason for r in reservations if r] == [
+        "",
+        f"insufficient stock for {sku}",
+        "",
+        f"unknown SKU {unknown}",
+    ]
+    stock = stock_of(sku)
+    assert (stock.available, stock.reserved) == (0, 10)
+    assert_accounted_for(stock)
+    stored = Reservation.objects.filter(order_number__in=[o.order_number for o in orders])
+    assert sorted(stored.values_list("quantity", "status")) == sorted(
+        [(6, "HELD"), (5, "REJECTED"), (4, "HELD"), (1, "REJECTED")]
+    )
+    # One event per order, written in the orders' order.
+    published = (
+        OutboxMessage.objects.filter(key__in=[str(o.order_number) for o in orders])
+        .order_by("id")
+        .values_list("key", "event_type")
+    )
+    assert list(published) == [
+        (str(first.order_number), "InventoryReservedEvent"),
+        (str(too_many.order_number), "InventoryFailedEvent"),
+        (str(fits.order_number), "InventoryReservedEvent"),
+        (str(elsewhere.order_number), "InventoryFailedEvent"),
+    ]
+
+
+def test_reserving_for_no_orders_does_nothing():
+    assert services.reserve_stock_for_orders(orders=[]) == []
+
+
 # -- releasing and finalizing ---------------------------------------------------------------
 
 

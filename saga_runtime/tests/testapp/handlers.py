@@ -1,8 +1,9 @@
 """Handlers of the runtime's test service.
 
-``record_order`` applies an order and publishes an event; ``fail_as_told`` fails the way the
-event's reason says, so tests can drive the worker's retry and dead-letter paths.
-``tick`` is a periodic task whose first run fails.
+``record_orders`` applies orders and publishes an event for each, taking a batch's orders as one
+list (an order of SKU ``INVALID`` fails the list with InvalidEvent). ``fail_as_told`` takes one
+event and fails the way its reason says, so tests can drive the worker's retry and dead-letter
+paths. ``tick`` is a periodic task whose first run fails.
 """
 
 import uuid
@@ -13,6 +14,8 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 
 from saga_events import OrderConfirmedEvent, OrderPlacedEvent, PaymentFailedEvent
 from saga_runtime import outbox
+from saga_runtime.errors import InvalidEvent
+from saga_runtime.handling import record_of, takes_list
 
 from .models import Ledger
 
@@ -20,17 +23,29 @@ from .models import Ledger
 attempts: Counter = Counter()
 
 
+#: The event ids of each list ``record_orders`` was given, in the order it was given them.
+lists: list[list[uuid.UUID]] = []
+
+
+@takes_list
 @transaction.atomic  # as every service function is: nested in a batch, it would open a savepoint
-def record_order(event: OrderPlacedEvent) -> None:
-    Ledger.objects.create(order_number=event.order_number, amount=event.price * event.quantity)
-    outbox.publish(
-        OrderConfirmedEvent.new(
-            order_id=event.order_id,
-            order_number=event.order_number,
-            price=event.price,
-            quantity=event.quantity,
-        )
-    )
+def record_orders(events: list[OrderPlacedEvent]) -> None:
+    lists.append([event.event_id for event in events])
+    for event in events:
+        if event.sku_code == "INVALID":
+            raise InvalidEvent("the SKU is INVALID")
+        with record_of(event):
+            Ledger.objects.create(
+                order_number=event.order_number, amount=event.price * event.quantity
+            )
+            outbox.publish(
+                OrderConfirmedEvent.new(
+                    order_id=event.order_id,
+                    order_number=event.order_number,
+                    price=event.price,
+                    quantity=event.quantity,
+                )
+            )
 
 
 def fail_as_told(event: PaymentFailedEvent) -> None:
@@ -50,7 +65,7 @@ def fail_as_told(event: PaymentFailedEvent) -> None:
     Ledger.objects.create(order_number=event.order_number, amount=event.amount)
 
 
-HANDLERS = {OrderPlacedEvent: record_order, PaymentFailedEvent: fail_as_told}
+HANDLERS = {OrderPlacedEvent: record_orders, PaymentFailedEvent: fail_as_told}
 
 
 #: Runs of :func:`tick`, kept in memory: the tests run the worker in their own process.
