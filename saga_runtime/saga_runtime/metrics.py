@@ -20,7 +20,8 @@ RECORDS = Counter(
 HANDLER_SECONDS = Histogram(
     "saga_handler_duration_seconds",
     "Time to apply one record: its handler and outbox writes, and its transaction when applied "
-    "alone (a batch's commit is in saga_batch_duration_seconds).",
+    "alone (a batch's commit is in saga_batch_duration_seconds). Records given to a handler as "
+    "one list each count an equal share of its time.",
     ["topic"],
 )
 BATCHES = Counter(
