@@ -105,9 +105,10 @@ class SagaWorker:
     (consumer, eventId), inserted first in one statement so the unique key rejects a
     redelivery even when two arrive at once; each handler's effect, in the records' order (a
     handler that takes a list gets the fresh records of its type that stand together as one
-    call, see saga_runtime.handling); and the events they write to the outbox. If anything in the batch fails, the whole transaction
-    rolls back and the batch's records are applied again one at a time, each in a transaction
-    of its own, so that only the failing record is retried or parked. The offsets are
+    call, see saga_runtime.handling); and the events they write to the outbox. If anything in
+    the batch fails, the whole transaction rolls back and the batch's records are applied again
+    one at a time, each in a transaction of its own, so that only the failing record is retried
+    or parked. The offsets are
     committed only after the records' transactions commit (asynchronously, then synchronously
     when partitions are revoked and at shutdown), so a crash in between means a redelivery,
     which the processed-events rows then absorb.
