@@ -338,12 +338,11 @@ class SagaWorker:
                         continue
                     fresh.discard(event.event_id)  # the same event twice in one batch
                     outcomes.append(Outcome.HANDLED)
-                    handler = self.handlers[type(event)]
-                    if run and self.handlers[type(run[0][1])] is not handler:
+                    if run and type(run[0][1]) is not type(event):
                         self._handle(run)
                         run = []
                     run.append((message, event, span))
-                    if not takes_list_of(handler):
+                    if not takes_list_of(self.handlers[type(event)]):
                         self._handle(run)
                         run = []
                 if run:
