@@ -394,7 +394,11 @@ class SagaWorker:
 
     @contextmanager
     def _record_scope(self, message: Message, event: Event, span: Span) -> Iterator[None]:
-        with tracing.current(span, event), self._record_context(message, event):
+        with (
+            tracing.current(span, event),
+            tracing.quiet_unless_recorded(span),
+            self._record_context(message, event),
+        ):
             yield
 
     def _mark_processed(self, events: list[Event], topics: list[str]) -> set:
@@ -450,7 +454,10 @@ class SagaWorker:
                 return outcome
             span.set_attribute("orderNumber", str(event.order_number))
             span.set_attribute("eventId", str(event.event_id))
-            with log_context(orderNumber=event.order_number, eventId=event.event_id):
+            with (
+                log_context(orderNumber=event.order_number, eventId=event.event_id),
+                tracing.quiet_unless_recorded(span),
+            ):
                 outcome = self._apply_with_retries(message, event)
             tracing.record_outcome(span, outcome)
             return outcome

@@ -62,6 +62,17 @@ if sdk_loaded:
     answer["spans"] = sorted(
         (span.name, span.kind.name, span.parent is None) for span in exporter.get_finished_spans()
     )
+    # Whether instrumented libraries trace inside a request recorded, and one not sampled.
+    from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+    from saga_runtime.middleware import UnsampledTraceMiddleware
+    middleware = UnsampledTraceMiddleware(lambda request: is_instrumentation_enabled())
+    unsampled = NonRecordingSpan(SpanContext(1, 1, is_remote=True, trace_flags=TraceFlags(0)))
+    with tracer.start_as_current_span("sampled request", kind=SpanKind.SERVER):
+        answer["instrumented_when_sampled"] = middleware(None)
+    with trace.use_span(unsampled):
+        answer["instrumented_when_unsampled"] = middleware(None)
+    answer["instrumented_after"] = is_instrumentation_enabled()
 print(json.dumps(answer))
 """
 
@@ -76,6 +87,7 @@ def probe(tracing_enabled: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "testproject.settings",
         "DATABASE_URL": database_url(),
         "TRACING_ENABLED": tracing_enabled,
+        "TRACING_SAMPLE_RATIO": "1.0",
         # Nothing is exported in this probe; the batch processor's export would only wait.
         "ZIPKIN_ENDPOINT": "http://127.0.0.1:9/api/v2/spans",
     }
@@ -110,6 +122,14 @@ def test_tracing_on_instruments_django_and_psycopg_and_traces_only_requests_and_
     # route is the catch-all that answers JSON 404s).
     assert answer["statuses"] == [200, 200, 200, 404]
     assert answer["spans"] == [["GET <unrouted:path>", "SERVER", True]]
+
+
+def test_a_request_not_sampled_runs_its_statements_without_tracing_work():
+    answer = probe("true")
+
+    assert answer["instrumented_when_sampled"] is True
+    assert answer["instrumented_when_unsampled"] is False
+    assert answer["instrumented_after"] is True
 
 
 def zipkin_trace(trace_id: str) -> list[dict]:
