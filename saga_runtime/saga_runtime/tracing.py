@@ -204,13 +204,6 @@ def consumer_span(message: Message) -> Iterator[Span]:
         yield span
 
 
-def current(span: Span, event: "Event"):
-    """Make a batch record's span current while its handler runs, naming its order and event:
-    what the handler queries and publishes becomes part of the record's trace."""
-    name_record(span, event)
-    return trace.use_span(span, end_on_exit=False)
-
-
 def name_record(span: Span, event: "Event") -> None:
     """Tag a record's span with the order and event it carried."""
     if span.is_recording():

@@ -375,12 +375,14 @@ class SagaWorker:
         entered where the handler asks for it, see saga_runtime.handling), or the one-event
         handler for the only one."""
         started = time.perf_counter()
+        for _message, event, span in run:
+            tracing.name_record(span, event)
         handler = self.handlers[type(run[0][1])]
         if takes_list_of(handler):
-            scopes = {}
-            for message, event, span in run:
-                tracing.name_record(span, event)
-                scopes[event.event_id] = partial(self._record_scope, message, event, span)
+            scopes = {
+                event.event_id: partial(self._record_scope, message, event, span)
+                for message, event, span in run
+            }
             with handling.scopes(scopes):
                 handler([event for _message, event, _span in run])
         else:
@@ -394,8 +396,10 @@ class SagaWorker:
 
     @contextmanager
     def _record_scope(self, message: Message, event: Event, span: Span) -> Iterator[None]:
+        """The record's span current (what the handler queries and publishes joins its trace),
+        and its log fields."""
         with (
-            tracing.current(span, event),
+            trace.use_span(span, end_on_exit=False),
             tracing.quiet_unless_recorded(span),
             self._record_context(message, event),
         ):
@@ -452,8 +456,7 @@ class SagaWorker:
                 outcome = self._park(message, error)
                 tracing.record_outcome(span, outcome)
                 return outcome
-            span.set_attribute("orderNumber", str(event.order_number))
-            span.set_attribute("eventId", str(event.event_id))
+            tracing.name_record(span, event)
             with (
                 log_context(orderNumber=event.order_number, eventId=event.event_id),
                 tracing.quiet_unless_recorded(span),
