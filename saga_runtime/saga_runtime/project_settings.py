@@ -174,6 +174,9 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
             )
         },
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        # How long a process may go on accepting an API token after it was revoked or its user
+        # deactivated elsewhere (saga_runtime.authentication; 0: ask the database every time).
+        "API_TOKEN_CACHE_SECONDS": env_int("API_TOKEN_CACHE_SECONDS", 10),
         "LANGUAGE_CODE": "en-us",
         "TIME_ZONE": "UTC",
         "USE_I18N": False,
@@ -199,7 +202,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
             # admin with a session (ADR 13). Token first: an anonymous request answers 401
             # with WWW-Authenticate rather than 403.
             "DEFAULT_AUTHENTICATION_CLASSES": [
-                "rest_framework.authentication.TokenAuthentication",
+                "saga_runtime.authentication.CachedTokenAuthentication",
                 "rest_framework.authentication.SessionAuthentication",
             ],
             "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -12,13 +12,13 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.db import (
     DatabaseError,
     InterfaceError,
-    close_old_connections,
     connection,
     transaction,
 )
 from django.utils import timezone
 
 from . import metrics, tracing
+from .connections import ConnectionRefresher
 from .listen import listen
 from .models import OutboxMessage
 from .outbox import NOTIFY_CHANNEL
@@ -117,12 +117,13 @@ class OutboxRelay:
         would otherwise leave behind. Failures are retried with backoff, never given up.
         """
         delay = 0.5
+        refresh_connection = ConnectionRefresher()
         listener: psycopg.Connection | None = None
         gauge_due = 0.0
         try:
             while not stop.is_set():
                 try:
-                    close_old_connections()
+                    refresh_connection()
                     if listener is None or listener.closed:
                         listener = listen(NOTIFY_CHANNEL)
                         self.listening.set()

@@ -19,7 +19,6 @@ from django.db import (
     OperationalError,
     close_old_connections,
     connection,
-    reset_queries,
     transaction,
 )
 from django.utils.module_loading import import_string
@@ -32,6 +31,7 @@ from saga_events.topics import dead_letter_topic
 
 from . import handling, metrics, outbox, tracing
 from .conf import RuntimeConfig, get_config
+from .connections import ConnectionRefresher
 from .errors import InvalidEvent
 from .handling import takes_list_of
 from .kafka import produce_and_wait
@@ -145,6 +145,7 @@ class SagaWorker:
         self.applied: dict[tuple[str, int], int] = {}
         self._uncommitted = False  # applied since the last asynchronous commit
         self._commit_due = 0.0
+        self._refresh_connection = ConnectionRefresher()
         self.consumer.subscribe(
             list(self.event_classes), on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -489,12 +490,6 @@ class SagaWorker:
         self.consecutive_failures = 0
         metrics.RECORDS.labels(message.topic(), outcome.value).inc()
         logger.info("record %s", outcome.value, extra={"outcome": outcome.value})
-
-    @staticmethod
-    def _refresh_connection() -> None:
-        # As for a web request: drop connections that died or outlived CONN_MAX_AGE.
-        reset_queries()
-        close_old_connections()
 
     def _apply(self, message: Message, event: Event) -> Outcome:
         self._refresh_connection()

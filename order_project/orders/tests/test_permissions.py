@@ -4,6 +4,9 @@ nobody anonymous does anything (health and metrics stay open)."""
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
 
 from orders.models import Order
 from saga_runtime.testing import assert_error
@@ -32,6 +35,44 @@ def test_a_wrong_token_gets_401(anonymous_client):
     response = anonymous_client.get("/api/orders", headers={"Authorization": "Token " + "0" * 40})
 
     assert_error(response, 401)
+
+
+def test_a_known_token_is_not_looked_up_again(client, django_assert_num_queries):
+    first = CaptureQueriesContext(connection)
+    with first:
+        assert client.get("/api/orders").status_code == 200
+
+    with django_assert_num_queries(len(first) - 1):
+        assert client.get("/api/orders").status_code == 200
+
+
+def test_with_no_token_cache_every_request_looks_the_token_up(
+    client, settings, django_assert_num_queries
+):
+    settings.API_TOKEN_CACHE_SECONDS = 0
+    first = CaptureQueriesContext(connection)
+    with first:
+        assert client.get("/api/orders").status_code == 200
+
+    with django_assert_num_queries(len(first)):
+        assert client.get("/api/orders").status_code == 200
+
+
+def test_a_deleted_token_is_refused_at_once(client, api_token):
+    assert client.get("/api/orders").status_code == 200
+
+    Token.objects.filter(key=api_token).delete()
+
+    assert_error(client.get("/api/orders"), 401)
+
+
+def test_a_deactivated_user_is_refused_at_once(client, api_user):
+    assert client.get("/api/orders").status_code == 200
+
+    api_user.is_active = False
+    api_user.save()
+
+    assert_error(client.get("/api/orders"), 401)
 
 
 def test_an_order_belongs_to_who_placed_it(client, api_user):
