@@ -39,7 +39,6 @@ from .models import (
     OrderHistory,
     OrderStatus,
 )
-from .waiting import ORDER_ENDED
 
 logger = logging.getLogger(__name__)
 
@@ -430,10 +429,8 @@ def _change_status(
     if compensating:
         _settle_compensation(order)  # a confirmation may have come first
     if to in TERMINAL_STATUSES:
+        # The requests waiting for the order to end are woken by a trigger (orders.waiting).
         metrics.saga_ended(order)
-        # Wakes the requests waiting for this order to end, when (and if) this commits.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [ORDER_ENDED, str(order.id)])
     return order
 
 

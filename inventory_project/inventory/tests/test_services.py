@@ -311,12 +311,16 @@ def test_release_of_a_rejected_order_changes_nothing():
 
 def test_finalize_moves_the_held_quantity_from_reserved_to_shipped(held):
     sku, order = held
+    before = Reservation.objects.get(order_number=order.order_number)
 
     reservation = services.finalize_reservation(order_number=order.order_number)
 
     assert reservation.status == ReservationStatus.SHIPPED
+    assert reservation == Reservation.objects.get(order_number=order.order_number)
+    assert reservation.updated_at > before.updated_at
     stock = stock_of(sku)
     assert (stock.available, stock.reserved, stock.shipped, stock.total_added) == (6, 0, 4, 10)
+    assert stock.updated_at > before.updated_at
 
 
 def test_shipped_reservation_is_final(held):
