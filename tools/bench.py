@@ -9,8 +9,9 @@ Two ways to load the system:
   earlier ones have ended, as a shop's customers would. Latency runs from each order's
   *scheduled* arrival, so a stall shows up in the figures instead of slowing the load.
 
-Each client learns of its order's end by long-polling ``GET /api/orders/{id}?wait=25``, which
-answers when the order ends; latency ends at the order's terminal transition as the order
+Each client places its order with ``POST /api/orders?wait=25``, which answers once the order
+has ended (``--wait-with get``: places it, then long-polls ``GET /api/orders/{id}?wait=25``,
+two requests per saga as a client that follows ``Location`` makes); latency ends at the order's terminal transition as the order
 service recorded it (its ``updatedAt``). The CPU seconds each process of the
 system spent during the run (gunicorn, workers, PostgreSQL, Kafka, Zipkin, and this load
 generator) are read from /proc and printed per completed saga. Run against the system of
@@ -66,11 +67,15 @@ class Progress:
                 print(file=sys.stderr)
 
 
-def run_one(services: Services, sku: str, progress: Progress, arrival: float | None) -> dict:
+def run_one(
+    services: Services, sku: str, progress: Progress, arrival: float | None, wait_with: str
+) -> dict:
     """Place one order and wait for its end; latency from ``arrival`` (default: now)."""
     sent = time.time() if arrival is None else arrival
-    order = place_order(services, sku, "10.00", 1)
-    final = wait_terminal(services, order["id"], timeout=300)
+    order = place_order(services, sku, "10.00", 1, wait=25 if wait_with == "post" else 0)
+    final = order
+    if order["status"] not in TERMINAL:
+        final = wait_terminal(services, order["id"], timeout=300)
     finished = datetime.fromisoformat(final["updatedAt"]).timestamp()
     progress.tick()
     return {"status": final["status"], "latency": finished - sent, "finished": finished}
@@ -79,7 +84,10 @@ def run_one(services: Services, sku: str, progress: Progress, arrival: float | N
 def closed_loop(args, services: Services, sku: str, progress: Progress) -> list[Future]:
     pool = ThreadPoolExecutor(max_workers=args.clients)
     with pool:
-        return [pool.submit(run_one, services, sku, progress, None) for _ in range(args.orders)]
+        return [
+            pool.submit(run_one, services, sku, progress, None, args.wait_with)
+            for _ in range(args.orders)
+        ]
 
 
 def open_loop(args, services: Services, sku: str, progress: Progress) -> list[Future]:
@@ -92,7 +100,7 @@ def open_loop(args, services: Services, sku: str, progress: Progress) -> list[Fu
             arrival = start + i / args.rate
             if (delay := arrival - time.time()) > 0:
                 time.sleep(delay)
-            futures.append(pool.submit(run_one, services, sku, progress, arrival))
+            futures.append(pool.submit(run_one, services, sku, progress, arrival, args.wait_with))
     return futures
 
 
@@ -113,6 +121,14 @@ def parse_args() -> argparse.Namespace:
         "--rate",
         type=float,
         help="Open loop: orders per second, arriving on a fixed schedule (instead of -c).",
+    )
+    parser.add_argument(
+        "--wait-with",
+        choices=["post", "get"],
+        default="post",
+        help="How a client learns its order's end: post (default) places it with "
+        "POST /api/orders?wait=25, one request per saga; get places it, then long-polls "
+        "GET /api/orders/{id}?wait=25, two requests.",
     )
     parser.add_argument(
         "--max-in-flight",
@@ -189,6 +205,7 @@ def main() -> int:
         "warmup_orders": args.warmup,
         "clients": args.clients if args.rate is None else None,
         "rate": args.rate,
+        "wait_with": args.wait_with,
         "completed": completed,
         "errors": len(errors),
         "statuses": statuses,

@@ -75,11 +75,16 @@ def add_stock(services: Services, sku: str, quantity: int) -> dict:
     return body
 
 
-def place_order(services: Services, sku: str, price: str, quantity: int) -> dict:
+def place_order(
+    services: Services, sku: str, price: str, quantity: int, *, wait: float = 0
+) -> dict:
+    """The placed order; with ``wait``, as it is once it has ended or after ``wait`` seconds."""
+    query = f"?wait={wait}" if wait else ""
     status, body = call(
         "POST",
-        f"{services.order}/api/orders",
+        f"{services.order}/api/orders{query}",
         {"skuCode": sku, "price": price, "quantity": quantity},
+        timeout=wait + 10,
         token=services.token,
     )
     if status != 201:

@@ -15,13 +15,12 @@ from saga_runtime.api import UtcDateTimeFilter, error_responses, list_error_resp
 from .models import (
     MAX_AMOUNT,
     MAX_QUANTITY,
-    TERMINAL_STATUSES,
     Compensation,
     Order,
     OrderStatus,
 )
 from .services import IdempotencyKeyReused, place_order, place_order_once
-from .waiting import watcher
+from .waiting import wait_for_end
 
 #: The longest a client may ask ``GET /api/orders/{id}?wait=`` to wait.
 MAX_WAIT_SECONDS = 30
@@ -105,6 +104,15 @@ class OrderDetailSerializer(OrderSerializer):
     history = OrderHistorySerializer(many=True, read_only=True)
 
 
+class WaitSerializer(serializers.Serializer):
+    wait = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=MAX_WAIT_SECONDS,
+        help_text="Seconds to wait for the order to reach a terminal status before answering.",
+    )
+
+
 class OrderFilter(django_filters.FilterSet):
     """``?status=``, ``?skuCode=``, ``?createdAfter=``, ``?createdBefore=`` (ISO 8601); a
     value that does not fit answers 400."""
@@ -124,7 +132,8 @@ class OrderFilter(django_filters.FilterSet):
 
 class OrderListCreateApi(generics.ListAPIView):
     """Your orders, newest first (staff see everyone's). POST `{skuCode, price, quantity}` to
-    place one."""
+    place one; with `?wait=N` (at most 30) the answer comes once it has ended, or after N
+    seconds with the order as it is then."""
 
     name = "Orders"
     queryset = Order.objects.all()
@@ -142,9 +151,11 @@ class OrderListCreateApi(generics.ListAPIView):
     @extend_schema(
         summary="Place an order",
         description="Stores the order PENDING and starts its saga; follow it at `Location` "
-        "(`?wait=N` answers once it has ended).",
+        "(`?wait=N` answers once it has ended). `?wait=N` here answers once the order has "
+        "ended, or after N seconds with it as it is then: one request to place an order and "
+        "learn how it ended.",
         request=PlaceOrderSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, WaitSerializer],
         responses={201: OrderDetailSerializer, **error_responses(400, 401, 413, 422, 429, 503)},
         examples=[
             OpenApiExample(
@@ -155,6 +166,8 @@ class OrderListCreateApi(generics.ListAPIView):
         ],
     )
     def post(self, request, *args, **kwargs) -> Response:
+        params = WaitSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
         serializer = PlaceOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -178,6 +191,9 @@ class OrderListCreateApi(generics.ListAPIView):
             if not placed:
                 headers["Idempotent-Replayed"] = "true"
         headers["Location"] = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
+        if wait := params.validated_data.get("wait"):
+            wait_for_end(Order.objects.all(), order.pk, timeout=wait)
+            order = Order.objects.prefetch_related("history").get(pk=order.pk)
         # A plain dict: the browsable API then builds its form from PlaceOrderSerializer (what
         # a client sends) rather than from the answer's serializer.
         answer = dict(OrderDetailSerializer(order, context={"request": request}).data)
@@ -195,15 +211,6 @@ class OrderListCreateApi(generics.ListAPIView):
 def visible_orders(user, queryset):
     """The orders ``user`` may see: all of them for staff, their own for anyone else."""
     return queryset if user.is_staff else queryset.filter(owner=user)
-
-
-class WaitSerializer(serializers.Serializer):
-    wait = serializers.FloatField(
-        required=False,
-        min_value=0,
-        max_value=MAX_WAIT_SECONDS,
-        help_text="Seconds to wait for the order to reach a terminal status before answering.",
-    )
 
 
 class OrderDetailApi(generics.RetrieveAPIView):
@@ -234,11 +241,6 @@ class OrderDetailApi(generics.RetrieveAPIView):
         params = WaitSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         if wait := params.validated_data.get("wait"):
-            pk = self.kwargs["pk"]
-            # The waiter is registered before the status is read, so an end in between wakes it.
-            with watcher.waiting_for(pk, timeout=wait) as ended:
-                mine = visible_orders(self.request.user, Order.objects.all())
-                status = mine.filter(pk=pk).values_list("status", flat=True).first()
-                if status is not None and status not in TERMINAL_STATUSES:
-                    ended.wait(wait)
+            mine = visible_orders(self.request.user, Order.objects.all())
+            wait_for_end(mine, self.kwargs["pk"], timeout=wait)
         return super().get_object()

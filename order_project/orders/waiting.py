@@ -1,7 +1,8 @@
-"""Waiting for an order to end without polling: ``GET /api/orders/{id}?wait=N``.
+"""Waiting for an order to end without polling: ``GET /api/orders/{id}?wait=N`` and
+``POST /api/orders?wait=N``.
 
-``services`` notifies ``ORDER_ENDED`` (payload: the order's id) in the transaction that moves an
-order to a terminal status, so PostgreSQL delivers it exactly when that commit does. Each web
+A trigger (migration 0004) notifies ``ORDER_ENDED`` (payload: the order's id) when an order
+moves to a terminal status, so PostgreSQL delivers it exactly when that commit does. Each web
 process keeps one LISTEN connection, in a thread started by the first waiting request, and wakes
 the requests waiting for that order. A waiter is registered *before* the request reads the order
 again, so an order that ends in between is not missed; a lost connection only makes waiters wait
@@ -15,8 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from django.db.models import QuerySet
 
 from saga_runtime.listen import listen
+
+from .models import TERMINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -89,3 +93,13 @@ class OrderEndWatcher:
 
 
 watcher = OrderEndWatcher()
+
+
+def wait_for_end(orders: QuerySet, order_id: int, *, timeout: float) -> None:
+    """Return once order ``order_id`` of ``orders`` has ended (at once if it has, or if it is
+    not there), or after ``timeout`` seconds."""
+    # The waiter is registered before the status is read, so an end in between wakes it.
+    with watcher.waiting_for(order_id, timeout=timeout) as ended:
+        status = orders.filter(pk=order_id).values_list("status", flat=True).first()
+        if status is not None and status not in TERMINAL_STATUSES:
+            ended.wait(timeout)

@@ -12,8 +12,9 @@ import pytest
 from django.db import connection
 
 from orders import services
+from orders.handlers import HANDLERS
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import incoming
+from orders.tests.conftest import PATH_TO, incoming
 from orders.waiting import watcher
 from saga_events import OrderPlacedEvent, ShipmentShippedEvent
 from saga_events.codec import decode
@@ -512,3 +513,58 @@ def test_placing_an_order_while_the_database_is_down_answers_503_with_retry_afte
     assert_error(response, 503)
     assert response["Retry-After"] == "5"
     assert_nothing_written()
+
+
+# -- placing an order and waiting for its end in one request ----------------------------------
+
+
+@pytest.mark.parametrize("wait", ["soon", "-1", "31"])
+def test_placing_with_a_wait_that_is_not_a_number_of_seconds_up_to_30_answers_400(client, wait):
+    response = post_json(client, VALID, QUERY_STRING=f"wait={wait}")
+
+    assert_error(response, 400, field="wait")
+    assert_nothing_written()
+
+
+def test_placing_with_a_wait_that_runs_out_answers_with_the_order_as_it_is(
+    client, order_end_watcher
+):
+    response = post_json(client, VALID, QUERY_STRING="wait=0.3")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == OrderStatus.PENDING
+    assert response["Location"].endswith(f"/api/orders/{body['id']}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_placing_with_a_wait_answers_once_the_order_has_ended(client, order_end_watcher):
+    def run_the_saga_once_waited_for() -> None:
+        try:
+            order = wait_for(
+                lambda: Order.objects.filter(
+                    pk__in=[int(key) for key in order_end_watcher._waiters]
+                ).first(),
+                message="the request to wait",
+            )
+            for event_class in PATH_TO[OrderStatus.SHIPPED]:
+                HANDLERS[event_class](incoming(event_class, order))
+        finally:
+            connection.close()
+
+    saga = threading.Thread(target=run_the_saga_once_waited_for)
+    saga.start()
+    started = time.monotonic()
+    response = post_json(client, VALID, QUERY_STRING="wait=30")
+    saga.join(30)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == OrderStatus.SHIPPED
+    assert [line["toStatus"] for line in body["history"]] == [
+        OrderStatus.PENDING,
+        OrderStatus.CONFIRMED,
+        OrderStatus.PAID,
+        OrderStatus.SHIPPED,
+    ]
+    assert time.monotonic() - started < 15, "answered by the wait running out, not the end"
