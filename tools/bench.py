@@ -18,7 +18,8 @@ Kafka, Zipkin, and this load generator) are read from /proc and printed per comp
 Run against the system of ``tools/system.sh up``. A warm-up of ``--warmup`` orders (200),
 placed the same way and waited for, comes first and is left out of every figure: a system just
 started (a broker's JVM not yet compiled, connections and lazily loaded code not yet there) was
-measured to add about 200 ms to the p99 of an open-loop run at 20/s through its first three seconds alone.
+measured to add about 200 ms to the p99 of an open-loop run at 20/s through its first three
+seconds alone.
 
     .infra/venv/bin/python tools/bench.py -n 5000 -c 32 --output bench-closed.json
     .infra/venv/bin/python tools/bench.py -n 1200 --rate 20 --output bench-open.json
