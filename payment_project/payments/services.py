@@ -17,6 +17,7 @@ from saga_events import (
 )
 from saga_runtime import outbox
 from saga_runtime.cancellation import undo_or_forbid
+from saga_runtime.db import insert_once
 from saga_runtime.text import storable
 
 from .decisions import decline_reason
@@ -32,18 +33,18 @@ def charge_payment(*, order: OrderConfirmedEvent) -> Payment | None:
     An order already charged (or declined) is left alone, whatever event id the request has;
     the unique order number makes that hold under concurrency too.
     """
-    if Payment.objects.filter(order_number=order.order_number).exists():
-        logger.warning("order already has a payment; ignored")
-        return None
     amount = (order.price * order.quantity).quantize(Decimal("0.01"))
     reason = decline_reason(amount)
-    payment = Payment.objects.create(
+    payment = Payment(
         order_id=order.order_id,
         order_number=order.order_number,
         amount=amount,
         status=PaymentStatus.DECLINED if reason else PaymentStatus.SUCCEEDED,
         reason=reason or "",
     )
+    if not insert_once(payment):
+        logger.warning("order already has a payment; ignored")
+        return None
     ids = {"order_id": order.order_id, "order_number": order.order_number}
     if reason:
         outbox.publish(PaymentFailedEvent.new(**ids, amount=amount, reason=reason))

@@ -18,7 +18,7 @@ from django.db import (
 from django.utils import timezone
 
 from . import metrics, tracing
-from .connections import ConnectionRefresher
+from .db import ConnectionRefresher
 from .listen import listen
 from .models import OutboxMessage
 from .outbox import NOTIFY_CHANNEL

@@ -31,7 +31,7 @@ from saga_events.topics import dead_letter_topic
 
 from . import handling, metrics, outbox, tracing
 from .conf import RuntimeConfig, get_config
-from .connections import ConnectionRefresher
+from .db import ConnectionRefresher
 from .errors import InvalidEvent
 from .handling import takes_list_of
 from .kafka import produce_and_wait

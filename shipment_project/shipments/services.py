@@ -7,6 +7,7 @@ from django.db import transaction
 
 from saga_events import OrderPaidEvent, ShipmentFailedEvent, ShipmentShippedEvent
 from saga_runtime import outbox
+from saga_runtime.db import insert_once
 from saga_runtime.text import storable
 
 from .decisions import rejection_reason
@@ -24,11 +25,8 @@ def ship_order(*, order: OrderPaidEvent) -> Shipment | None:
 
     An order with a shipment already is left alone, whatever event id the request has.
     """
-    if Shipment.objects.filter(order_number=order.order_number).exists():
-        logger.warning("order already has a shipment; ignored")
-        return None
     reason = rejection_reason(order.quantity)
-    shipment = Shipment.objects.create(
+    shipment = Shipment(
         order_id=order.order_id,
         order_number=order.order_number,
         # The SKU only describes the parcel: kept as far as the column holds it, so a producer
@@ -39,6 +37,9 @@ def ship_order(*, order: OrderPaidEvent) -> Shipment | None:
         tracking_number="" if reason else f"TRK-{uuid.uuid4().hex[:12].upper()}",
         reason=reason or "",
     )
+    if not insert_once(shipment):
+        logger.warning("order already has a shipment; ignored")
+        return None
     ids = {"order_id": order.order_id, "order_number": order.order_number}
     if reason:
         outbox.publish(ShipmentFailedEvent.new(**ids, reason=reason))

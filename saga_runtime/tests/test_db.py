@@ -1,7 +1,7 @@
 import pytest
 from django.db import OperationalError, connection
 
-from saga_runtime.connections import ConnectionRefresher
+from saga_runtime.db import ConnectionRefresher
 from saga_runtime.listen import listen
 
 pytestmark = pytest.mark.django_db(transaction=True)
