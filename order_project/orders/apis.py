@@ -151,9 +151,9 @@ class OrderListCreateApi(generics.ListAPIView):
     @extend_schema(
         summary="Place an order",
         description="Stores the order PENDING and starts its saga; follow it at `Location` "
-        "(`?wait=N` answers once it has ended). `?wait=N` here answers once the order has "
-        "ended, or after N seconds with it as it is then: one request to place an order and "
-        "learn how it ended.",
+        "(whose `?wait=N` answers once it has ended), or let this request wait: with "
+        "`?wait=N` the answer comes once the order has ended, or after N seconds with the "
+        "order as it is then.",
         request=PlaceOrderSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER, WaitSerializer],
         responses={201: OrderDetailSerializer, **error_responses(400, 401, 413, 422, 429, 503)},
