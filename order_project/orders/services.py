@@ -10,7 +10,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -59,34 +59,74 @@ def _deadline() -> timedelta:
     return timedelta(seconds=settings.SAGA_DEADLINE_SECONDS)
 
 
+#: The order's columns as a statement returns them, and their attribute names for from_db.
+_ORDER_COLUMNS = ", ".join(f'"{field.column}"' for field in Order._meta.concrete_fields)
+_ORDER_ATTNAMES = [field.attname for field in Order._meta.concrete_fields]
+#: What place_order inserts: every column but the id.
+_NEW_ORDER_FIELDS = [field for field in Order._meta.concrete_fields if not field.primary_key]
+
+_PLACE = f"""
+    WITH placed AS (
+        INSERT INTO {Order._meta.db_table}
+            ({", ".join(f'"{field.column}"' for field in _NEW_ORDER_FIELDS)})
+        VALUES ({", ".join(f"%({field.attname})s" for field in _NEW_ORDER_FIELDS)})
+        RETURNING {_ORDER_COLUMNS}
+    ), line AS (
+        INSERT INTO {OrderHistory._meta.db_table}
+            (order_id, from_status, to_status, event_type, event_id, reason, occurred_at)
+        SELECT id, '', %(to_status)s, %(event_type)s, %(event_id)s, '', created_at FROM placed
+    )
+    SELECT * FROM placed
+"""
+
+
 class IdempotencyKeyReused(ValueError):
     """The key was used before, within the retention window, for a different order."""
 
 
 @transaction.atomic
 def place_order(*, sku_code: str, price: Decimal, quantity: int, owner=None) -> Order:
-    """Store a PENDING order and publish OrderPlacedEvent with it."""
-    order = Order.objects.create(
+    """Store a PENDING order with its first history line and publish OrderPlacedEvent with it.
+
+    The order and its history line are one statement, as a saga step's change is
+    (:func:`_change_status`): every order passes here (docs/decisions/0018). The event's id is
+    chosen first, so that the line can name it.
+    """
+    now = timezone.now()
+    order = Order(
         owner=owner,
         sku_code=sku_code,
         price=price,
         quantity=quantity,
-        deadline_at=timezone.now() + _deadline(),
+        deadline_at=now + _deadline(),
+        created_at=now,
+        updated_at=now,
     )
-    event = OrderPlacedEvent.new(
-        order_id=order.id,
-        order_number=order.order_number,
-        sku_code=sku_code,
-        price=order.price,
-        quantity=quantity,
+    event_id = uuid4()
+    values = {field.attname: getattr(order, field.attname) for field in _NEW_ORDER_FIELDS}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PLACE,
+            values
+            | {
+                "event_type": OrderPlacedEvent.event_type,
+                "event_id": event_id,
+                "to_status": OrderStatus.PENDING,
+            },
+        )
+        order = Order.from_db(connection.alias, _ORDER_ATTNAMES, cursor.fetchone())
+    outbox.publish(
+        OrderPlacedEvent(
+            event_id=event_id,
+            occurred_at=now,
+            order_id=order.id,
+            order_number=order.order_number,
+            sku_code=sku_code,
+            # As given: a price the event would have to round fails here, and the order with it.
+            price=price,
+            quantity=quantity,
+        )
     )
-    OrderHistory.objects.create(
-        order=order,
-        to_status=OrderStatus.PENDING,
-        event_type=event.event_type,
-        event_id=event.event_id,
-    )
-    outbox.publish(event)
     return order
 
 
@@ -359,11 +399,6 @@ def _transition(
         else:
             _fits(known, cause, expected=expected)
     return order
-
-
-#: The order's columns as _change_status returns them, and their attribute names for from_db.
-_ORDER_COLUMNS = ", ".join(f'"{field.column}"' for field in Order._meta.concrete_fields)
-_ORDER_ATTNAMES = [field.attname for field in Order._meta.concrete_fields]
 
 
 def _change_status(
