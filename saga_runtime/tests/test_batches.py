@@ -88,24 +88,25 @@ def test_a_batch_applies_every_record_in_one_transaction(kafka, saga_worker, ord
     assert OutboxMessage.objects.filter(key=str(number)).count() == 5
 
 
+@pytest.mark.parametrize("size", [5, 1])
 def test_a_batch_opens_no_savepoints_and_writes_its_outbox_rows_in_one_statement_in_order(
-    kafka, saga_worker, order_placed
+    kafka, saga_worker, order_placed, size
 ):
     number = uuid.uuid4()
-    events = [order_placed(order_number=number, order_id=n) for n in range(1, 6)]
+    events = [order_placed(order_number=number, order_id=n) for n in range(1, size + 1)]
     for event in events:
         kafka.send_event(event)
-    messages = records_of(kafka, kafka.config.topic(OrderPlacedEvent), number, 5)
+    messages = records_of(kafka, kafka.config.topic(OrderPlacedEvent), number, size)
     reset_queries()  # the worker resets the log too; capture from an empty one
 
     with CaptureQueriesContext(connection) as queries:
-        assert saga_worker.process_batch(messages) == [Outcome.HANDLED] * 5
+        assert saga_worker.process_batch(messages) == [Outcome.HANDLED] * size
 
     statements = [query["sql"] for query in queries.captured_queries]
     assert not [sql for sql in statements if "SAVEPOINT" in sql]
     assert len([sql for sql in statements if OutboxMessage._meta.db_table in sql]) == 1
     published = OutboxMessage.objects.filter(key=str(number)).order_by("id")
-    assert [json.loads(row.payload)["orderId"] for row in published] == [1, 2, 3, 4, 5]
+    assert [json.loads(row.payload)["orderId"] for row in published] == list(range(1, size + 1))
 
 
 def test_a_handler_that_needs_a_savepoint_to_recover_is_applied_again_alone_with_one(
@@ -122,6 +123,21 @@ def test_a_handler_that_needs_a_savepoint_to_recover_is_applied_again_alone_with
     assert rolled_back_batches() == rolled_back + 1
     assert handlers.attempts[recovers.event_id] == 2  # in the batch, then alone
     assert Ledger.objects.filter(order_number=number).count() == 2
+
+
+def test_a_lone_record_that_needs_a_savepoint_to_recover_is_applied_again_with_one(
+    kafka, saga_worker, payment_failed
+):
+    number, [recovers] = failures_of_one_order(payment_failed, "recovers")
+    kafka.send_event(recovers)
+    messages = records_of(kafka, kafka.config.topic(PaymentFailedEvent), number, 1)
+    rolled_back = rolled_back_batches()
+
+    assert saga_worker.process_batch(messages) == [Outcome.HANDLED]
+
+    assert rolled_back_batches() == rolled_back + 1
+    assert handlers.attempts[recovers.event_id] == 2  # in its batch of one, then alone
+    assert Ledger.objects.filter(order_number=number).count() == 1
 
 
 def test_the_same_event_twice_in_one_batch_is_applied_once(kafka, saga_worker, order_placed):
