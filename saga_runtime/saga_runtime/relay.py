@@ -4,7 +4,6 @@ import json
 import logging
 import threading
 import time
-import zlib
 from contextlib import suppress
 
 import psycopg
@@ -15,7 +14,6 @@ from django.db import (
     connection,
     transaction,
 )
-from django.utils import timezone
 
 from . import metrics, tracing
 from .db import ConnectionRefresher
@@ -25,17 +23,13 @@ from .outbox import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
 
-# One relay per database publishes at a time; a second one waits its turn. Two relays sending
-# interleaved batches could reorder one order's events.
-_RELAY_LOCK_ID = zlib.crc32(b"saga_runtime.relay")
-
 
 class OutboxRelay:
     """Publishes outbox rows with an idempotent producer, at least once and in id order.
 
-    A row is marked sent only after the broker acknowledged it (``acks=all``). A process killed
-    between the acknowledgement and that mark sends the row again on restart; consumers drop the
-    repeat by its ``eventId``.
+    A row's sent mark commits only after the broker acknowledged it (``acks=all``). A process
+    killed between the acknowledgement and that commit sends the row again on restart; consumers
+    drop the repeat by its ``eventId``.
     """
 
     def __init__(self, producer: Producer, *, batch_size: int = 500, flush_timeout: float = 30):
@@ -46,19 +40,25 @@ class OutboxRelay:
         self.listening = threading.Event()
 
     def publish_pending(self) -> int:
-        """Send one batch of unsent rows; return how many were sent (0: nothing to do)."""
+        """Send one batch of unsent rows; return how many were sent (0: nothing to do).
+
+        One statement claims the batch: it locks the oldest unsent rows in ``id`` order and
+        marks them sent, and the transaction commits only once the broker has acknowledged
+        every one of them; otherwise it rolls back and the rows stay unsent. A second relay of
+        the same database (another worker replica) waits on the first row lock until this
+        transaction ends, then finds those rows sent and goes on after them: batches never
+        interleave, so an order's events keep their order, and no row goes twice.
+        """
         table = OutboxMessage._meta.db_table
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_RELAY_LOCK_ID])
-            if not cursor.fetchone()[0]:
-                return 0
             # Plain rows, not models: the relay handles every event of the service.
             cursor.execute(
-                "SELECT id, event_id::text, event_type, topic, key, payload, headers::text "
-                f"FROM {table} WHERE sent_at IS NULL ORDER BY id LIMIT %s",
+                f"UPDATE {table} SET sent_at = now() WHERE id IN ("
+                f"SELECT id FROM {table} WHERE sent_at IS NULL ORDER BY id LIMIT %s FOR UPDATE"
+                ") RETURNING id, event_id::text, event_type, topic, key, payload, headers::text",
                 [self.batch_size],
             )
-            rows = cursor.fetchall()
+            rows = sorted(cursor.fetchall())
             if not rows:
                 return 0
             failures: list[KafkaError] = []
@@ -75,12 +75,8 @@ class OutboxRelay:
                     self._produce(topic, key, payload, sent_headers, on_delivery)
             remaining = self.producer.flush(self.flush_timeout)
             if failures or remaining:
-                # Nothing is marked sent; the whole batch goes again, in order.
+                # The rows' mark is rolled back; the whole batch goes again, in order.
                 raise KafkaException(failures[0] if failures else "outbox flush timed out")
-            cursor.execute(
-                f"UPDATE {table} SET sent_at = %s WHERE id = ANY(%s)",
-                [timezone.now(), [row[0] for row in rows]],
-            )
         metrics.OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 

@@ -1,7 +1,10 @@
 """The transactional outbox and its relay against the real database and broker."""
 
 import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import psycopg
@@ -11,7 +14,6 @@ from django.db import connection, transaction
 from saga_events import OrderConfirmedEvent
 from saga_runtime import outbox
 from saga_runtime.models import OutboxMessage
-from saga_runtime.relay import _RELAY_LOCK_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,18 +100,79 @@ def test_running_relay_wakes_on_commit_rather_than_on_its_poll(kafka, relay):
         thread.join(10)
 
 
-def test_a_second_relay_waits_while_one_is_publishing(relay):
-    with transaction.atomic():
-        outbox.publish(confirmed())
+def connect() -> psycopg.Connection:
+    """A connection of its own to the test database, beside Django's."""
     db = connection.settings_dict
-    with psycopg.connect(
+    return psycopg.connect(
         dbname=db["NAME"],
         user=db["USER"],
         password=db["PASSWORD"],
         host=db["HOST"],
         port=db["PORT"],
-    ) as other_relay:
-        other_relay.execute("SELECT pg_advisory_xact_lock(%s)", [_RELAY_LOCK_ID])
-        assert relay.publish_pending() == 0
-        other_relay.rollback()
-    assert relay.publish_pending() == 1
+    )
+
+
+@contextmanager
+def another_relay_mid_batch() -> Iterator[psycopg.Connection]:
+    """A second relay's connection that has claimed every unsent row and not committed yet,
+    as while it waits for the broker's acknowledgements."""
+    with connect() as other:
+        claimed = other.execute(
+            f"UPDATE {OutboxMessage._meta.db_table} SET sent_at = now() "
+            "WHERE sent_at IS NULL RETURNING id"
+        ).fetchall()
+        assert claimed
+        yield other
+
+
+def publish_pending_in_thread(relay) -> tuple[threading.Thread, list[int]]:
+    sent: list[int] = []
+
+    def publish() -> None:
+        try:
+            sent.append(relay.publish_pending())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    return thread, sent
+
+
+def wait_until_a_relay_waits_for_a_lock() -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with connect() as c:
+            waiting = c.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+        if waiting:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the relay did not wait for the other relay's row locks")
+
+
+def test_a_second_relay_waits_for_the_first_and_does_not_send_its_rows_again(relay):
+    with transaction.atomic():
+        outbox.publish(confirmed())
+    with another_relay_mid_batch() as other:
+        thread, sent = publish_pending_in_thread(relay)
+        wait_until_a_relay_waits_for_a_lock()
+        other.commit()
+    thread.join(10)
+    assert sent == [0]
+
+
+def test_a_second_relay_sends_the_rows_the_first_gave_back(kafka, relay):
+    event = confirmed()
+    with transaction.atomic():
+        outbox.publish(event)
+    with another_relay_mid_batch() as other:
+        thread, sent = publish_pending_in_thread(relay)
+        wait_until_a_relay_waits_for_a_lock()
+        other.rollback()  # as when the broker did not acknowledge its batch
+    thread.join(10)
+    assert sent == [1]
+    [received] = kafka.read_events(OrderConfirmedEvent, order_number=event.order_number)
+    assert received.event_id == event.event_id
