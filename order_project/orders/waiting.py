@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from django.db.models import QuerySet
 
 from saga_runtime.listen import listen
 
 from .models import TERMINAL_STATUSES
+from .selectors import order_status
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +95,11 @@ class OrderEndWatcher:
 watcher = OrderEndWatcher()
 
 
-def wait_for_end(orders: QuerySet, order_id: int, *, timeout: float) -> None:
-    """Return once order ``order_id`` of ``orders`` has ended (at once if it has, or if it is
-    not there), or after ``timeout`` seconds."""
+def wait_for_end(*, order_id: int, user, timeout: float) -> None:
+    """Return once order ``order_id`` has ended (at once if it has, or if ``user`` may not see
+    it), or after ``timeout`` seconds."""
     # The waiter is registered before the status is read, so an end in between wakes it.
     with watcher.waiting_for(order_id, timeout=timeout) as ended:
-        status = orders.filter(pk=order_id).values_list("status", flat=True).first()
+        status = order_status(order_id=order_id, user=user)
         if status is not None and status not in TERMINAL_STATUSES:
             ended.wait(timeout)
