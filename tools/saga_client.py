@@ -1,11 +1,12 @@
 """A small HTTP client of the four services' APIs, for the demo, the benchmark and the tests
 (stdlib only)."""
 
+import http.client
 import json
 import os
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,19 +49,61 @@ class ApiError(RuntimeError):
     pass
 
 
+# One connection per thread and server, kept open between requests (HTTP/1.1 keep-alive) as
+# browsers and HTTP libraries do: a new connection per request cost the order service's gunicorn
+# about a tenth of its CPU in accepting and closing them (docs/decisions/0019).
+_connections = threading.local()
+
+
+def _connection(netloc: str, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    """The open connection to ``netloc`` of this thread, or a new one; and whether it was open."""
+    pool: dict[str, http.client.HTTPConnection] = _connections.__dict__.setdefault("pool", {})
+    connection = pool.get(netloc)
+    reused = connection is not None
+    if connection is None:
+        connection = pool[netloc] = http.client.HTTPConnection(netloc, timeout=timeout)
+    connection.timeout = timeout
+    if connection.sock is not None:
+        connection.sock.settimeout(timeout)
+    return connection, reused
+
+
+def _forget(netloc: str) -> None:
+    connection = _connections.__dict__.get("pool", {}).pop(netloc, None)
+    if connection is not None:
+        connection.close()
+
+
 def call(
     method: str, url: str, body: dict | None = None, timeout: float = 10, *, token: str = ""
 ) -> tuple[int, dict]:
+    """(status, JSON body) of one request. A kept-open connection the server closed meanwhile
+    (it closes idle ones after a few seconds, or it restarted) is replaced and the request sent
+    again once: the server read none of it."""
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Token {token}"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    parts = urllib.parse.urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    while True:
+        connection, reused = _connection(parts.netloc, timeout)
+        try:
+            connection.request(method, target, body=data, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+        except (ConnectionResetError, BrokenPipeError, http.client.BadStatusLine):
+            # RemoteDisconnected is both a ConnectionResetError and a BadStatusLine.
+            _forget(parts.netloc)
+            if reused:
+                continue
+            raise
+        except BaseException:
+            _forget(parts.netloc)
+            raise
+        if response.will_close:
+            _forget(parts.netloc)
+        return response.status, json.loads(payload or b"{}")
 
 
 def add_stock(services: Services, sku: str, quantity: int) -> dict:
