@@ -11,7 +11,8 @@ Two ways to load the system:
 
 Each client places its order with ``POST /api/orders?wait=25``, which answers once the order
 has ended (``--wait-with get``: places it, then long-polls ``GET /api/orders/{id}?wait=25``,
-two requests per saga as a client that follows ``Location`` makes); latency ends at the
+two requests per saga as a client that follows ``Location`` makes), over a connection each
+client keeps open between requests (HTTP keep-alive); latency ends at the
 order's terminal transition as the order service recorded it (its ``updatedAt``). The CPU
 seconds each process of the system spent during the run (gunicorn, workers, PostgreSQL,
 Kafka, Zipkin, and this load generator) are read from /proc and printed per completed saga.
