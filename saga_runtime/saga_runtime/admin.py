@@ -1,7 +1,9 @@
 from confluent_kafka import KafkaException
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -44,8 +46,9 @@ class ProcessedEventAdmin(SagaOwnedAdmin):
 @admin.register(DeadLetter)
 class DeadLetterAdmin(admin.ModelAdmin):
     """One page: the records this service's worker parked on the ``.DLT`` topics, read from the
-    topics on each visit, and a replay of the selected ones (the code ``replay_dead_letters``
-    runs). Nothing is added, edited or deleted here (docs/decisions/0012).
+    topics on each visit and shown ``list_per_page`` (100) at a time, and a replay of the
+    selected ones (the code ``replay_dead_letters`` runs). Nothing is added, edited or deleted
+    here (docs/decisions/0012).
 
     Seeing it takes a staff account with the *view dead letter* permission; replaying, the
     *replay dead letters* permission (a superuser has both).
@@ -80,12 +83,16 @@ class DeadLetterAdmin(admin.ModelAdmin):
                 request, f"The .DLT topics could not be read: {error}", messages.ERROR
             )
             records, others = [], []
+        page = Paginator(records, self.list_per_page).get_page(request.GET.get(PAGE_VAR))
         context = {
             **self.admin_site.each_context(request),
             "title": "Dead letters",
             "opts": self.opts,
             "service": config.service,
-            "records": records,
+            "total": len(records),
+            "records": page.object_list,
+            "page": page,
+            "page_var": PAGE_VAR,
             "waiting": sum(record.replayed_at is None for record in records),
             "others": len(others),
             "can_replay": self.has_replay_permission(request),
@@ -99,17 +106,17 @@ class DeadLetterAdmin(admin.ModelAdmin):
         selected = set(request.POST.getlist(ACTION_CHECKBOX_NAME))
         if not selected:
             self.message_user(request, "Select the records to replay.", messages.WARNING)
-            return HttpResponseRedirect(request.path)
+            return HttpResponseRedirect(request.get_full_path())
         config = get_config()
         try:
             replayed = replay_dead_letters(config, contract_topics(config), only=selected)
         except KafkaException as error:
             self.message_user(request, f"Replay stopped: {error}", messages.ERROR)
-            return HttpResponseRedirect(request.path)
+            return HttpResponseRedirect(request.get_full_path())
         self.message_user(
             request,
             f"{len(replayed)} records replayed"
             + (f": {', '.join(record.id for record in replayed)}." if replayed else "."),
             messages.SUCCESS if replayed else messages.WARNING,
         )
-        return HttpResponseRedirect(request.path)
+        return HttpResponseRedirect(request.get_full_path())

@@ -249,3 +249,22 @@ def test_the_admin_page_is_for_staff_with_permission_and_replaying_needs_its_own
     assert page.status_code == 200
     assert "Replay the selected records" not in page.content.decode()
     assert client.post(ADMIN_PAGE, {"action": "replay"}).status_code == 403
+
+
+def test_the_admin_page_shows_list_per_page_records_at_a_time(park, staff, client, monkeypatch):
+    from saga_runtime.admin import DeadLetterAdmin
+
+    keys = {park("payment-failed-topic") for _ in range(3)}
+    monkeypatch.setattr(DeadLetterAdmin, "list_per_page", 2)
+    client.force_login(staff("view_deadletter"))
+
+    first = client.get(ADMIN_PAGE)
+    total = len(first.context["page"].paginator.object_list)
+    pages = [client.get(ADMIN_PAGE, {"p": n}) for n in range(1, (total + 1) // 2 + 1)]
+
+    assert len(first.context["records"]) == 2
+    assert f"{total} records parked" in first.content.decode()
+    assert 'href="?p=2"' in first.content.decode()
+    shown = [record for page in pages for record in page.context["records"]]
+    assert len({record.id for record in shown}) == len(shown) == total  # each once, in all
+    assert keys <= {record.key_text for record in shown}
