@@ -79,6 +79,13 @@ def log_in(driver: WebDriver, role: str, then: str) -> None:
     wait(driver, EC.url_to_be(then), f"the login as {username} to land on {then}")
 
 
+def requested(driver: WebDriver) -> list[str]:
+    """The URLs the page has asked for so far (Resource Timing), answered or not."""
+    return driver.execute_script(
+        "return performance.getEntriesByType('resource').map(entry => entry.name)"
+    )
+
+
 def cookie_names(driver: WebDriver) -> set[str]:
     return {cookie["name"] for cookie in driver.get_cookies()}
 
@@ -152,3 +159,38 @@ def test_a_customer_places_an_order_from_the_browsable_api(browser, system, serv
     # The customer's token reads the order the session placed, and its saga runs to the end.
     assert get_order(services, order["id"])["orderNumber"] == order["orderNumber"]
     shipped(services, order)
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_the_api_docs_render_with_nothing_fetched_from_another_host(browser, system, path):
+    # Record what the page's Content-Security-Policy blocks, from before its first script runs.
+    browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": "window.blocked = [];"
+            " document.addEventListener('securitypolicyviolation',"
+            " event => window.blocked.push(event.blockedURI));"
+        },
+    )
+    browser.get(system.url("order", path))
+    # Both readers fetch the schema and render its title into the page: proof they ran.
+    wait(
+        browser,
+        lambda driver: "Order service API" in driver.find_element(By.TAG_NAME, "body").text,
+        "the schema's title to be rendered",
+    )
+
+    origin = system.url("order", "/")
+    assert origin + "api/schema/" in requested(browser)
+
+    # Redoc's bundle asks for a logo on cdn.redoc.ly: the browser must have refused it, not
+    # merely failed to reach it (there may be no internet where this runs).
+    def foreign_and_not_blocked(driver: WebDriver) -> set[str]:
+        foreign = {url for url in requested(driver) if not url.startswith(origin)}
+        return foreign - set(driver.execute_script("return window.blocked"))
+
+    wait(
+        browser,
+        lambda driver: not foreign_and_not_blocked(driver),
+        "every request to another host to be blocked by the page's policy",
+    )

@@ -1,6 +1,8 @@
 """The API's description: an OpenAPI 3 schema and two readers of it, served by the service
 itself (no CDN), open to anyone."""
 
+import re
+
 import pytest
 import yaml
 
@@ -41,5 +43,9 @@ def test_the_docs_pages_load_their_assets_from_the_service(anonymous_client, pat
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert f"/static/{asset}" in html
-    assert "cdn" not in html.lower()
+    loaded = re.findall(r"""<(?:script|link)\b[^>]*\b(?:src|href)=["']([^"']+)""", html)
+    assert f"/static/{asset}" in loaded
+    # Every script and stylesheet comes from this service: none from a CDN or any other host.
+    assert [url for url in loaded if not url.startswith("/static/")] == []
+    # And the browser may fetch nothing from elsewhere, whatever the bundles themselves link.
+    assert "default-src 'self'" in response["Content-Security-Policy"].split("; ")
