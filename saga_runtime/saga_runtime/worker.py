@@ -117,8 +117,9 @@ class SagaWorker:
     ``<topic>.DLT`` at once. A handler that raises anything else is
     retried with backoff; after ``max_handler_attempts`` the record is dead-lettered, unless the
     error is transient (database or broker unavailable), which is retried without limit.
-    After ``max_consecutive_failures`` failed attempts in a row the worker raises
-    :class:`WorkerGaveUp`, leaving the record uncommitted for the restarted process.
+    After ``max_consecutive_failures`` failed attempts in a row (a record applied or parked
+    ends the run) the worker raises :class:`WorkerGaveUp`, leaving the record uncommitted for
+    the restarted process.
     """
 
     def __init__(
@@ -543,11 +544,14 @@ class SagaWorker:
             attempts += 1
             try:
                 self._dead_letter(message, error)
-                return Outcome.DEAD_LETTERED
             except KafkaException as failure:
                 self._count_failure(message, failure, attempts=attempts, transient=True)
                 if not self._backoff(attempts):
                     return None
+                continue
+            # Parking is progress: the failures in a row were this record's, and it is settled.
+            self.consecutive_failures = 0
+            return Outcome.DEAD_LETTERED
 
     def _dead_letter(self, message: Message, error: Exception) -> None:
         """Send the record, unchanged, to ``<topic>.DLT`` with headers saying why.

@@ -27,8 +27,8 @@ def park(kafka, outcomes_of):
     """``park(topic)``: send a record that is not an event, under a key of its own, to the
     contract topic ``topic``; return its key once the session's worker has parked it.
 
-    (Records parked by a failing handler stay for the listing test: replayed, they would fail
-    again in the session's worker, and its failures in a row make it give up.)
+    (Records parked by a failing handler stay for the listing test: replayed, they would only
+    fail and be parked again in the session's worker.)
     """
 
     def park(topic: str) -> str:

@@ -3,6 +3,7 @@ retries, giving up."""
 
 import dataclasses
 import threading
+import uuid
 
 import pytest
 from confluent_kafka import Consumer
@@ -169,6 +170,43 @@ def test_worker_survives_its_database_connection_being_killed(kafka, saga_worker
     kafka.send_event(event)
 
     run_worker_until(saga_worker, Ledger.objects.filter(order_number=event.order_number).exists)
+
+
+def test_records_parked_one_after_another_do_not_make_the_worker_give_up(
+    kafka, saga_config, payment_failed
+):
+    # Two records that always fail, one after the other: their attempts together are more than
+    # the failures in a row a worker allows, but parking a record is progress.
+    config = dataclasses.replace(
+        saga_config,
+        topic_prefix=f"{saga_config.topic_prefix}parks-",
+        max_handler_attempts=2,
+        max_consecutive_failures=3,
+    )
+    create_topics(config)
+    client = KafkaTestClient(config)
+    number = uuid.uuid4()  # one order: one partition, the records in this order
+    first, second, fine = (
+        dataclasses.replace(payment_failed(reason), order_number=number)
+        for reason in ("bug", "bug", "fine")
+    )
+    for event in (first, second, fine):
+        client.send_event(event)
+
+    worker = SagaWorker(load_handlers(config.handlers_path), config=config, group=f"parks-{number}")
+    try:
+        run_worker_until(worker, Ledger.objects.filter(order_number=number).exists, timeout=60)
+        parked = client.read(
+            dead_letter_topic(config.topic(type(first))),
+            until=lambda ms: sum(m.key() == str(number).encode() for m in ms) >= 2,
+        )
+    finally:
+        worker.close()
+        client.close()
+
+    mine = [m for m in parked if m.key() == str(number).encode()]
+    assert [m.value() for m in mine] == [encode(first), encode(second)]
+    assert {headers_of(m)["dlt-error-class"] for m in mine} == {"ValueError"}
 
 
 def test_worker_gives_up_after_too_many_failures_and_leaves_the_record(
