@@ -1,6 +1,9 @@
 from django.db import models
 from django.db.models import Q
 
+#: The largest quantity the integer column holds.
+MAX_QUANTITY = 2_147_483_647
+
 
 class ShipmentStatus(models.TextChoices):
     SHIPPED = "SHIPPED"

@@ -4,9 +4,10 @@ import pytest
 
 from saga_events import ShipmentFailedEvent, ShipmentShippedEvent
 from saga_events.codec import encode
+from saga_events.topics import dead_letter_topic
 from saga_runtime.testing import run_worker_until
 from saga_runtime.worker import Outcome
-from shipments.models import Shipment, ShipmentStatus
+from shipments.models import MAX_QUANTITY, Shipment, ShipmentStatus
 from shipments.tests.conftest import order_paid
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,3 +111,29 @@ def test_second_order_paid_with_a_new_event_id_ships_once_and_publishes_once(
     assert Shipment.objects.filter(order_number=order.order_number).count() == 1
     assert len(published(ShipmentShippedEvent, order.order_number)) == 1
     assert published(ShipmentFailedEvent, order.order_number) == []
+
+
+@pytest.mark.parametrize("quantity", [0, -1, MAX_QUANTITY + 1])
+def test_order_paid_for_an_impossible_quantity_is_dead_lettered_at_once(
+    kafka, outcomes_of, quantity
+):
+    order = order_paid(quantity)
+    topic = kafka.config.topic(type(order))
+
+    kafka.send_event(order)
+
+    assert outcomes_of(order.order_number, count=1) == [Outcome.DEAD_LETTERED]
+    assert shipment_of(order) is None
+    [parked] = [
+        m
+        for m in kafka.read(
+            dead_letter_topic(topic),
+            until=lambda ms: any(m.key() == str(order.order_number).encode() for m in ms),
+        )
+        if m.key() == str(order.order_number).encode()
+    ]
+    headers = dict(parked.headers())
+    assert headers["dlt-error-class"] == b"InvalidEvent"
+    assert headers["dlt-error-message"] == (
+        f"quantity {quantity} is not between 1 and {MAX_QUANTITY}".encode()
+    )
