@@ -8,6 +8,8 @@ its service::
     logger_class = json_logger("order")
 """
 
+import sys
+
 from gunicorn.glogging import Logger
 
 from . import tracing
@@ -28,6 +30,9 @@ def json_logger(service: str) -> type[Logger]:
                 for handler in log.handlers:
                     handler.setFormatter(JsonFormatter())
                     handler.addFilter(ContextFilter(service=service))
+                    # gunicorn writes its error log ("-") to stderr; ours all go to stdout.
+                    if getattr(handler, "stream", None) is sys.stderr:
+                        handler.setStream(sys.stdout)
 
     return JsonLogger
 

@@ -274,7 +274,10 @@ def logging_config(service: str) -> dict:
         "formatters": {"json": {"()": "saga_runtime.logs.JsonFormatter"}},
         "handlers": {
             "console": {
+                # stdout, as twelve-factor apps and the README have it; stderr is left to what
+                # is not a log line (a crash's traceback).
                 "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
                 "formatter": "json",
                 "filters": ["context"],
             }

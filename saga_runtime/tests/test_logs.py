@@ -1,5 +1,9 @@
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from saga_runtime.logs import ContextFilter, JsonFormatter, log_context
 
@@ -12,3 +16,27 @@ def test_a_log_line_is_one_json_object_with_service_and_saga_fields():
     assert line["message"] == "record handled"
     assert (line["service"], line["orderNumber"], line["eventId"]) == ("order", "abc", "e-1")
     assert line["level"] == "INFO"
+
+
+def test_a_service_writes_its_log_lines_to_stdout_and_nothing_to_stderr():
+    logged = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, logging; django.setup();"
+            " logging.getLogger('saga_runtime.worker').info('record handled')",
+        ],
+        cwd=Path(__file__).parent,
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "testproject.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert logged.stderr == ""
+    [line] = [json.loads(text) for text in logged.stdout.splitlines()]
+    assert (line["message"], line["service"], line["level"]) == (
+        "record handled",
+        "runtime",
+        "INFO",
+    )
