@@ -163,7 +163,7 @@ def system(tmp_path_factory) -> System:
             "SAGA_VENV": sys.prefix,
             "SAGA_WORKERS": "1",
             "SAGA_TOPIC_PREFIX": f"{name}-",
-            "GUNICORN_WORKERS": "1",
+            "GUNICORN_WORKERS": "2",  # as production: /metrics adds up both processes
             "GUNICORN_THREADS": "8",
             "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),

@@ -5,6 +5,7 @@ it (``saga_records_total``); the order service counts sagas by how they ended. E
 compares scrapes taken around its own saga, so values left by earlier tests do not matter.
 """
 
+import urllib.request
 import uuid
 from collections import Counter
 
@@ -157,6 +158,19 @@ def test_a_shipped_saga_moves_each_counter_once_per_record(system, services, wor
     assert delta(*web, "django_http_requests_total_by_method_total", method="POST") == 1
     assert delta(*web, "django_http_responses_total_by_status_total", status="201") == 1
     assert delta(*web, "django_db_execute_total", alias="default", vendor="postgresql") > 0
+
+
+def test_a_web_scrape_counts_the_requests_of_every_gunicorn_process(services):
+    # The system's web servers run two processes each; a request on a connection of its own
+    # may go to either, and so may each scrape.
+    before = scrape(services.order)
+    for _ in range(30):
+        with urllib.request.urlopen(f"{services.order}/health/live", timeout=10) as answer:
+            assert answer.status == 200
+    after = scrape(services.order)
+
+    # The 30, and the first scrape's own answer (counted once it was sent).
+    assert delta(before, after, "django_http_responses_total_by_status_total", status="200") == 31
 
 
 def test_a_redelivered_record_is_counted_as_duplicate(system, services, workers, kafka):
