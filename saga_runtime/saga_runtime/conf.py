@@ -30,6 +30,7 @@ class RuntimeConfig:
     periodic_tasks_path: str
     worker_port: int
     retention_days: int
+    purge_interval_seconds: float
     max_consecutive_failures: int
     max_handler_attempts: int
     retry_backoff_max_seconds: float
@@ -106,6 +107,7 @@ def get_config() -> RuntimeConfig:
         periodic_tasks_path=settings.SAGA_PERIODIC_TASKS,
         worker_port=settings.SAGA_WORKER_PORT,
         retention_days=settings.SAGA_RETENTION_DAYS,
+        purge_interval_seconds=settings.SAGA_PURGE_INTERVAL_SECONDS,
         max_consecutive_failures=settings.SAGA_MAX_CONSECUTIVE_FAILURES,
         max_handler_attempts=settings.SAGA_MAX_HANDLER_ATTEMPTS,
         retry_backoff_max_seconds=settings.SAGA_RETRY_BACKOFF_MAX_SECONDS,

@@ -249,6 +249,8 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "SAGA_PERIODIC_TASKS": "",
         "SAGA_WORKER_PORT": env_int("SAGA_WORKER_PORT", worker_port),
         "SAGA_RETENTION_DAYS": env_int("SAGA_RETENTION_DAYS", 7),
+        # How often each worker deletes what is older than the retention (saga_runtime.retention).
+        "SAGA_PURGE_INTERVAL_SECONDS": float(env("SAGA_PURGE_INTERVAL_SECONDS", "3600")),
         "SAGA_MAX_CONSECUTIVE_FAILURES": env_int("SAGA_MAX_CONSECUTIVE_FAILURES", 10),
         "SAGA_MAX_HANDLER_ATTEMPTS": env_int("SAGA_MAX_HANDLER_ATTEMPTS", 5),
         "SAGA_RETRY_BACKOFF_MAX_SECONDS": float(env("SAGA_RETRY_BACKOFF_MAX_SECONDS", "15")),

@@ -38,6 +38,7 @@ from .kafka import produce_and_wait
 from .logs import log_context
 from .models import ProcessedEvent
 from .relay import OutboxRelay
+from .retention import purge_saga_tables
 
 logger = logging.getLogger(__name__)
 
@@ -160,11 +161,14 @@ class SagaWorker:
         the outbox relay and periodic task threads are stopped and the producers flushed.
         """
         self._install_signal_handlers()
+        tasks = {purge_saga_tables: self.config.purge_interval_seconds} | load_periodic_tasks(
+            self.config.periodic_tasks_path
+        )
         threads = [
             threading.Thread(
                 target=self._run_periodic, args=(task, seconds), name=task.__name__, daemon=True
             )
-            for task, seconds in load_periodic_tasks(self.config.periodic_tasks_path).items()
+            for task, seconds in tasks.items()
         ]
         if relay:
             threads.append(

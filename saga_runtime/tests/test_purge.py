@@ -1,5 +1,7 @@
-"""The purge command against the real database."""
+"""Purging the runtime's tables, by command and by the worker, against the real database."""
 
+import dataclasses
+import threading
 import uuid
 from datetime import timedelta
 
@@ -8,6 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from saga_runtime.models import OutboxMessage, ProcessedEvent
+from saga_runtime.testing import wait_for
+from saga_runtime.worker import SagaWorker, load_handlers
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +38,27 @@ def test_purge_deletes_old_processed_events_and_sent_outbox_rows_only():
     assert list(ProcessedEvent.objects.values_list("pk", flat=True)) == [recent.pk]
     assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {recent_sent.pk, unsent.pk}
     assert old_sent.pk not in set(OutboxMessage.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_purges_its_tables_on_its_own(saga_config):
+    old = ProcessedEvent.objects.create(consumer="c", event_id=uuid.uuid4(), topic="t")
+    ProcessedEvent.objects.filter(pk=old.pk).update(processed_at=timezone.now() - timedelta(days=8))
+    old_sent, recent_sent = outbox_row(sent_days_ago=8), outbox_row(sent_days_ago=1)
+    config = dataclasses.replace(saga_config, purge_interval_seconds=0.2)
+    worker = SagaWorker(load_handlers(config.handlers_path), config=config, group="purge")
+    running = threading.Thread(target=worker.run, kwargs={"relay": False})
+    running.start()
+    try:
+        wait_for(
+            lambda: (
+                not ProcessedEvent.objects.filter(pk=old.pk).exists()
+                and not OutboxMessage.objects.filter(pk=old_sent.pk).exists()
+            ),
+            message="the worker to purge the old rows",
+        )
+    finally:
+        worker.stop()
+        running.join(30)
+
+    assert OutboxMessage.objects.filter(pk=recent_sent.pk).exists()
