@@ -65,6 +65,9 @@ HANDLERS = {
     InventoryReleasedEvent: handle_inventory_released,
 }
 
-#: Run by the order worker every few seconds (seconds between runs): a deadline is enforced
-#: at most this late.
-PERIODIC_TASKS = {services.expire_overdue_sagas: 5.0}
+#: Run by the order worker (seconds between runs): a deadline is enforced at most 5 s late,
+#: and Idempotency-Keys past their retention are deleted every hour.
+PERIODIC_TASKS = {
+    services.expire_overdue_sagas: 5.0,
+    services.forget_expired_idempotency_keys: 3600.0,
+}

@@ -143,23 +143,38 @@ def place_order_once(
     """
     request = f"{sku_code}\n{price.quantize(Decimal('0.01'))}\n{quantity}"
     fingerprint = hashlib.sha256(request.encode()).hexdigest()
-    try:
-        with transaction.atomic():
-            claim = IdempotencyKey.objects.create(owner=owner, key=key, fingerprint=fingerprint)
-    except IntegrityError:
-        claim = IdempotencyKey.objects.select_for_update().get(owner=owner, key=key)
-        retention = timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
-        if claim.created_at > timezone.now() - retention:
-            if claim.fingerprint != fingerprint:
-                raise IdempotencyKeyReused(
-                    "This Idempotency-Key was used for a different order."
-                ) from None
-            return claim.order, False
-        # Expired: the key starts over, for this request.
-        claim.fingerprint, claim.created_at = fingerprint, timezone.now()
+    while True:
+        try:
+            with transaction.atomic():
+                claim = IdempotencyKey.objects.create(owner=owner, key=key, fingerprint=fingerprint)
+            break
+        except IntegrityError:
+            claim = IdempotencyKey.objects.select_for_update().filter(owner=owner, key=key).first()
+            if claim is None:
+                continue  # expired and forgotten in between (forget_expired_idempotency_keys)
+            retention = timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
+            if claim.created_at > timezone.now() - retention:
+                if claim.fingerprint != fingerprint:
+                    raise IdempotencyKeyReused(
+                        "This Idempotency-Key was used for a different order."
+                    ) from None
+                return claim.order, False
+            # Expired: the key starts over, for this request.
+            claim.fingerprint, claim.created_at = fingerprint, timezone.now()
+            break
     claim.order = place_order(sku_code=sku_code, price=price, quantity=quantity, owner=owner)
     claim.save()
     return claim.order, True
+
+
+@transaction.atomic
+def forget_expired_idempotency_keys() -> int:
+    """Delete the Idempotency-Keys older than ``IDEMPOTENCY_KEY_RETENTION_HOURS`` (the order
+    worker does it hourly); return how many. Sent again, such a key places a new order, as it
+    would if its row were kept (place_order_once)."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from orders import services
 from orders.models import IdempotencyKey, Order
 from saga_runtime.models import OutboxMessage
 from saga_runtime.testing import assert_error, run_at_once
@@ -78,6 +79,20 @@ def test_a_key_past_its_retention_starts_over(client, settings):
 
     assert again.status_code == 201 and again.json()["id"] != first.json()["id"]
     assert IdempotencyKey.objects.get().order_id == again.json()["id"]
+
+
+def test_keys_past_their_retention_are_forgotten_and_the_others_kept(client, settings):
+    post(client, key="old")
+    post(client, key="new")
+    IdempotencyKey.objects.filter(key="old").update(
+        created_at=timezone.now()
+        - timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS, seconds=1)
+    )
+
+    assert services.forget_expired_idempotency_keys() == 1
+
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+    assert Order.objects.count() == 2  # the orders stay; only the keys go
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "has space", "naïve"])
