@@ -1,7 +1,8 @@
 """The pytest plugin every service's tests get (installed with saga-runtime as ``pytest11``).
 
 Where no PostgreSQL or Kafka address is given (neither DATABASE_URL nor KAFKA_BOOTSTRAP_SERVERS
-set) and ``SAGA_TESTCONTAINERS`` is not ``0``, it starts both (and Zipkin, unless ZIPKIN_ENDPOINT
+set), a Docker engine is there (DOCKER_HOST or its socket) and ``SAGA_TESTCONTAINERS`` is not
+``0``, it starts both (and Zipkin, unless ZIPKIN_ENDPOINT
 is set) with testcontainers before Django loads its settings, and points the environment at
 them; otherwise the tests use the given (or default local) infrastructure, as started by
 tools/infra.sh.
@@ -9,6 +10,7 @@ tools/infra.sh.
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +28,13 @@ def _wants_containers() -> bool:
         return False
     if os.environ.get("SAGA_TESTCONTAINERS") == "1":
         return True
-    return "DATABASE_URL" not in os.environ and "KAFKA_BOOTSTRAP_SERVERS" not in os.environ
+    unset = "DATABASE_URL" not in os.environ and "KAFKA_BOOTSTRAP_SERVERS" not in os.environ
+    return unset and _docker_engine()
+
+
+def _docker_engine() -> bool:
+    """Whether a Docker engine is there to ask: DOCKER_HOST, or the default socket."""
+    return bool(os.environ.get("DOCKER_HOST")) or Path("/var/run/docker.sock").exists()
 
 
 def _start_containers(config) -> None:
