@@ -94,7 +94,8 @@ LOUD = re.compile(r"WARNING|ERROR|CRITICAL|Traceback|\w(Warning|Error)\b")
 #: build files, and neither the venv's Python nor the base image's has pip.
 ONLY_WHAT_RUNS = r"""
 extra=$(find /app \( -name tests -o -name pytest.ini -o -name requirements.txt \
-    -o -name openapi.yaml -o -name 'Dockerfile*' \) -print)
+    -o -name openapi.yaml -o -name 'Dockerfile*' -o -path '*/config/settings/test.py' \
+    -o -path '*/config/settings/local.py' \) -print)
 [ -z "$extra" ] || { echo "the image holds $extra"; exit 1; }
 for python in python "$(python -c 'import sys; print(sys.base_prefix)')/bin/python3"; do
     if "$python" -c 'import pip' 2>/dev/null; then echo "$python has pip"; exit 1; fi

@@ -10,6 +10,7 @@ drops one fails the checks:
   requests and a memory limit, /tmp mounted;
 - every Deployment container has liveness and readiness probes on /health/live, /health/ready;
 - workers: never more replicas, or HPA maximum, than topic partitions, and no surge on rollout;
+- a web or worker pod is given the time its shutdown takes (terminationGracePeriodSeconds);
 - migrations run as a pre-install and pre-upgrade hook.
 
     python manifest_policy.py RENDERED.yaml...
@@ -19,6 +20,10 @@ import sys
 from pathlib import Path
 
 import yaml
+
+#: What stopping takes, in seconds: a web pod's preStop (5) and gunicorn's --graceful-timeout
+#: (40, the image's; a ?wait= may take 30); a worker's batch, relay flush (30) and commit.
+SHUTDOWN_SECONDS = {"web": 45, "worker": 60}
 
 
 def pod_problems(where: str, kind: str, spec: dict) -> list[str]:
@@ -89,6 +94,13 @@ def file_problems(path: Path) -> list[str]:
                 )
             if doc["spec"]["strategy"]["rollingUpdate"].get("maxSurge") != 0:
                 problems.append(f"{where}: a worker rollout must not surge above the partitions")
+        if kind == "Deployment" and component in SHUTDOWN_SECONDS:
+            grace = doc["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+            if grace < SHUTDOWN_SECONDS[component]:
+                problems.append(
+                    f"{where}: terminationGracePeriodSeconds {grace} < the"
+                    f" {SHUTDOWN_SECONDS[component]} s its shutdown may take"
+                )
         if kind == "HorizontalPodAutoscaler" and component == "worker":
             if doc["spec"]["maxReplicas"] > partitions:
                 problems.append(

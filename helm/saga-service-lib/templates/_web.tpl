@@ -26,11 +26,17 @@ spec:
       {{- include "saga-service-lib.podMetadata" $component | nindent 6 }}
     spec:
       serviceAccountName: {{ include "saga-service-lib.serviceAccountName" . }}
+      terminationGracePeriodSeconds: {{ .Values.web.terminationGracePeriodSeconds }}
       {{- include "saga-service-lib.podSpecCommon" . | nindent 6 }}
       containers:
         - name: web
           image: {{ include "saga-service-lib.image" . }}
           imagePullPolicy: {{ .Values.image.pullPolicy }}
+          # Until the endpoint is gone everywhere, new requests may still arrive: keep taking
+          # them for 5 s before gunicorn gets SIGTERM and stops accepting.
+          lifecycle:
+            preStop:
+              exec: {command: [sleep, "5"]}
           ports:
             - name: http
               containerPort: {{ .Values.service.port }}
