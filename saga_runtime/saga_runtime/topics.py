@@ -6,10 +6,16 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from .conf import RuntimeConfig
 
 
+class TopicMismatch(Exception):
+    """A topic exists with another number of partitions than the configured one."""
+
+
 def create_topics(config: RuntimeConfig, *, timeout: float = 30) -> dict[str, str]:
     """Create every missing topic; return ``{topic: "created" | "exists"}``.
 
-    Safe to run any number of times and from several processes at once.
+    Safe to run any number of times and from several processes at once. Raises TopicMismatch
+    if a topic exists with another number of partitions: an order's events are ordered within
+    one partition, and workers are sized by the count, so it is never quietly accepted.
     """
     admin = AdminClient(config.admin_config())
     wanted = [
@@ -29,6 +35,21 @@ def create_topics(config: RuntimeConfig, *, timeout: float = 30) -> dict[str, st
             if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
             results[topic] = "exists"
+    existing = [topic for topic, result in results.items() if result == "exists"]
+    if existing:
+        found = admin.list_topics(timeout=timeout).topics
+        wrong = {
+            topic: len(found[topic].partitions)
+            for topic in existing
+            if len(found[topic].partitions) != config.topic_partitions
+        }
+        if wrong:
+            listed = ", ".join(f"{topic} ({count})" for topic, count in sorted(wrong.items()))
+            raise TopicMismatch(
+                f"{len(wrong)} topics exist with other than {config.topic_partitions}"
+                f" partitions: {listed}. Add partitions (kafka-topics.sh --alter) once the"
+                " topic is drained, since keys move to other partitions, or recreate it."
+            )
     return results
 
 

@@ -1,9 +1,14 @@
 """Topic creation against the real broker."""
 
-from confluent_kafka.admin import AdminClient
-from django.core.management import call_command
+import dataclasses
+import uuid
 
-from saga_runtime.topics import create_topics
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from saga_runtime.topics import TopicMismatch, create_topics, delete_topics
 
 
 def test_every_contract_topic_and_its_dead_letter_twin_exist_with_three_partitions(saga_config):
@@ -19,3 +24,22 @@ def test_creating_topics_again_changes_nothing(saga_config, capsys):
     assert set(create_topics(saga_config).values()) == {"exists"}
     call_command("create_topics")
     assert "created" not in capsys.readouterr().out
+
+
+def test_a_topic_that_exists_with_other_partitions_is_refused_by_name(saga_config, settings):
+    config = dataclasses.replace(saga_config, topic_prefix=f"mismatch-{uuid.uuid4().hex[:8]}-")
+    admin = AdminClient(config.admin_config())
+    one_partition = f"{config.topic_prefix}order-placed-topic"
+    admin.create_topics([NewTopic(one_partition, num_partitions=1, replication_factor=1)])[
+        one_partition
+    ].result(30)
+    try:
+        with pytest.raises(
+            TopicMismatch, match=rf"1 topics .* 3 partitions: {one_partition} \(1\)"
+        ):
+            create_topics(config)
+        settings.SAGA_TOPIC_PREFIX = config.topic_prefix
+        with pytest.raises(CommandError, match=rf"{one_partition} \(1\)"):
+            call_command("create_topics")
+    finally:
+        delete_topics(config.bootstrap_servers, config.topic_prefix)

@@ -73,7 +73,7 @@ if sdk_loaded:
     with trace.use_span(unsampled):
         answer["instrumented_when_unsampled"] = middleware(None)
     answer["instrumented_after"] = is_instrumentation_enabled()
-print(json.dumps(answer))
+print("probe:", json.dumps(answer))  # among the log lines, which go to stdout too
 """
 
 
@@ -100,7 +100,8 @@ def probe(tracing_enabled: str) -> dict:
         timeout=60,
         check=True,
     )
-    return json.loads(result.stdout.splitlines()[-1])
+    [answer] = [line for line in result.stdout.splitlines() if line.startswith("probe: ")]
+    return json.loads(answer.removeprefix("probe: "))
 
 
 def test_tracing_off_loads_no_sdk_and_instruments_nothing():
