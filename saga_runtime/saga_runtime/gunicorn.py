@@ -4,13 +4,8 @@ one /metrics for all of a server's processes.
 Each project's ``gunicorn.conf.py`` (which gunicorn reads from its working directory) names
 its service::
 
-    from saga_runtime.gunicorn import (  # noqa: F401
-        child_exit,
-        json_logger,
-        on_exit,
-        on_starting,
-        worker_exit,
-    )
+    from saga_runtime.gunicorn import *  # noqa: F403 (its hooks, which gunicorn finds by name)
+    from saga_runtime.gunicorn import json_logger
 
     logger_class = json_logger("order")
 """
@@ -25,6 +20,9 @@ from gunicorn.glogging import Logger
 
 from . import tracing
 from .logs import ContextFilter, JsonFormatter
+
+#: The server hooks, for a project's ``gunicorn.conf.py`` to import with ``*``.
+__all__ = ["child_exit", "on_exit", "on_starting", "worker_exit"]
 
 
 def json_logger(service: str) -> type[Logger]:

@@ -15,7 +15,6 @@ from saga_events import (
     PaymentFailedEvent,
     ShipmentShippedEvent,
 )
-from saga_events.topics import dead_letter_topic
 from saga_runtime.errors import InvalidEvent
 from saga_runtime.models import OutboxMessage, ProcessedEvent
 from saga_runtime.testing import run_worker_until
@@ -344,15 +343,7 @@ def test_order_placed_for_no_units_is_dead_lettered_at_once_without_retries(kafk
     assert outcomes_of(order.order_number, count=1) == [Outcome.DEAD_LETTERED]
     assert retries_on(topic) == retried
     assert reservation_of(order) is None
-    [parked] = [
-        m
-        for m in kafka.read(
-            dead_letter_topic(topic),
-            until=lambda ms: any(m.key() == str(order.order_number).encode() for m in ms),
-        )
-        if m.key() == str(order.order_number).encode()
-    ]
-    headers = dict(parked.headers())
+    headers = dict(kafka.parked(topic, order.order_number).headers())
     assert headers["dlt-error-class"] == b"InvalidEvent"
     assert headers["dlt-error-message"] == f"quantity 0 is not between 1 and {MAX_STOCK}".encode()
 

@@ -17,6 +17,7 @@ from django.db import connection
 
 from saga_events import Event
 from saga_events.codec import decode, encode
+from saga_events.topics import dead_letter_topic
 
 from ..conf import RuntimeConfig
 from ..kafka import produce_and_wait
@@ -111,6 +112,15 @@ class KafkaTestClient:
         finally:
             consumer.close()
         return messages
+
+    def parked(self, topic: str, key: object) -> Message:
+        """The one record keyed ``key`` on ``topic``'s dead-letter twin."""
+        wanted = str(key).encode()
+        messages = self.read(
+            dead_letter_topic(topic), until=lambda ms: any(m.key() == wanted for m in ms)
+        )
+        [record] = [m for m in messages if m.key() == wanted]
+        return record
 
     def read_events(
         self, event_class: type[Event], *, order_number: uuid.UUID, count: int = 1, **kwargs
