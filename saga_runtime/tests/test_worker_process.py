@@ -1,5 +1,5 @@
-"""``manage.py consume_saga`` as a real process: SIGTERM mid-stream, restart, nothing lost or
-applied twice."""
+"""``manage.py consume_saga`` as a real process: SIGTERM (or Ctrl-C's SIGINT) mid-stream,
+restart, nothing lost or applied twice."""
 
 import dataclasses
 import os
@@ -36,8 +36,8 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
         )
 
 
-def stop_worker(process: subprocess.Popen, log: Path) -> str:
-    process.send_signal(signal.SIGTERM)
+def stop_worker(process: subprocess.Popen, log: Path, stop: int = signal.SIGTERM) -> str:
+    process.send_signal(stop)
     process.wait(timeout=60)
     output = log.read_text()
     assert process.returncode == 0, output[-5000:]
@@ -72,14 +72,17 @@ def orders_on_private_topics(
     return events, env
 
 
-def test_sigterm_mid_stream_then_restart_loses_and_duplicates_nothing(saga_config, tmp_path):
-    # Small batches, so that the stream takes several and SIGTERM lands between two.
-    events, env = orders_on_private_topics(saga_config, "sigterm", 200, batch_max_records=5)
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_mid_stream_then_restart_loses_and_duplicates_nothing(
+    saga_config, tmp_path, stop
+):
+    # Small batches, so that the stream takes several and the signal lands between two.
+    events, env = orders_on_private_topics(saga_config, stop.name.lower(), 200, batch_max_records=5)
 
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     worker = start_worker(env, first_log)
     wait_for(lambda: Ledger.objects.count() >= 20, timeout=60, message="the worker to start")
-    output = stop_worker(worker, first_log)
+    output = stop_worker(worker, first_log, stop)
     assert "worker stopped" in output
     stopped_at = Ledger.objects.count()
     assert stopped_at < len(events), "stopped too late to show anything"
