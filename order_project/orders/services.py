@@ -152,8 +152,7 @@ def place_order_once(
             claim = IdempotencyKey.objects.select_for_update().filter(owner=owner, key=key).first()
             if claim is None:
                 continue  # expired and forgotten in between (forget_expired_idempotency_keys)
-            retention = timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
-            if claim.created_at > timezone.now() - retention:
+            if claim.created_at > _idempotency_cutoff():
                 if claim.fingerprint != fingerprint:
                     raise IdempotencyKeyReused(
                         "This Idempotency-Key was used for a different order."
@@ -172,9 +171,13 @@ def forget_expired_idempotency_keys() -> int:
     """Delete the Idempotency-Keys older than ``IDEMPOTENCY_KEY_RETENTION_HOURS`` (the order
     worker does it hourly); return how many. Sent again, such a key places a new order, as it
     would if its row were kept (place_order_once)."""
-    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=_idempotency_cutoff()).delete()
     return deleted
+
+
+def _idempotency_cutoff() -> datetime:
+    """Keys created before this have expired (``IDEMPOTENCY_KEY_RETENTION_HOURS``)."""
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
 
 
 @transaction.atomic

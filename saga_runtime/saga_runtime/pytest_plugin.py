@@ -2,10 +2,9 @@
 
 Where no PostgreSQL or Kafka address is given (neither DATABASE_URL nor KAFKA_BOOTSTRAP_SERVERS
 set), a Docker engine is there (DOCKER_HOST or its socket) and ``SAGA_TESTCONTAINERS`` is not
-``0``, it starts both (and Zipkin, unless ZIPKIN_ENDPOINT
-is set) with testcontainers before Django loads its settings, and points the environment at
-them; otherwise the tests use the given (or default local) infrastructure, as started by
-tools/infra.sh.
+``0``, it starts both (and Zipkin, unless ZIPKIN_ENDPOINT is set) with testcontainers before
+Django loads its settings, and points the environment at them; otherwise the tests use the
+given (or default local) infrastructure, as started by tools/infra.sh.
 """
 
 import os

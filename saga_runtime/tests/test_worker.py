@@ -101,10 +101,7 @@ def test_malformed_json_is_dead_lettered_and_the_next_record_still_applied(
 
     assert outcomes_of(event.order_number, count=2) == [Outcome.DEAD_LETTERED, Outcome.HANDLED]
     assert Ledger.objects.filter(order_number=event.order_number).count() == 1
-    [dead] = kafka.read(
-        dead_letter_topic(topic),
-        until=lambda ms: any(m.key() == str(event.order_number).encode() for m in ms),
-    )[-1:]
+    dead = kafka.parked(topic, event.order_number)
     assert dead.value() == b"{not json"
     headers = headers_of(dead)
     assert headers["dlt-original-topic"] == topic
@@ -124,10 +121,7 @@ def test_schema_invalid_event_is_dead_lettered_with_the_field_named(
     kafka.send(topic, value, key=str(event.order_number))
 
     assert outcomes_of(event.order_number, count=1) == [Outcome.DEAD_LETTERED]
-    [dead] = kafka.read(
-        dead_letter_topic(topic),
-        until=lambda ms: any(m.key() == str(event.order_number).encode() for m in ms),
-    )[-1:]
+    dead = kafka.parked(topic, event.order_number)
     assert dead.value() == value
     assert headers_of(dead)["dlt-error-message"] == "quantity: expected integer, got string"
     assert not Ledger.objects.filter(order_number=event.order_number).exists()
@@ -139,10 +133,7 @@ def test_failing_handler_is_retried_then_dead_lettered(kafka, outcomes_of, payme
 
     assert outcomes_of(event.order_number, count=1) == [Outcome.DEAD_LETTERED]
     assert handlers.attempts[event.event_id] == 3  # SAGA_MAX_HANDLER_ATTEMPTS
-    [dead] = kafka.read(
-        dead_letter_topic(kafka.config.topic(type(event))),
-        until=lambda ms: any(m.key() == str(event.order_number).encode() for m in ms),
-    )[-1:]
+    dead = kafka.parked(kafka.config.topic(type(event)), event.order_number)
     assert headers_of(dead)["dlt-error-class"] == "ValueError"
     assert not ProcessedEvent.objects.filter(event_id=event.event_id).exists()
 
