@@ -39,9 +39,10 @@ ACTIONLINT_VERSION=v1.7.12
 K8S_VERSIONS=(1.30.0 1.37.0)
 # shellcheck source=tools/topology.sh
 . "$ROOT/tools/topology.sh"
-# Rendering prod needs secrets; these exist only for the checks.
-PROD_SECRETS=(--set secrets.databaseUrl=postgres://checks:checks@db.invalid:5432/checks_db
-    --set secrets.djangoSecretKey=deploy-checks-only-secret-key-renders-manifests-never-deployed)
+# Rendering needs a secret key (no values file holds one) and, for prod, a database URL; these
+# exist only for the checks.
+CHECKS_KEY=(--set secrets.djangoSecretKey=deploy-checks-only-secret-key-renders-manifests-never-deployed)
+PROD_SECRETS=(--set secrets.databaseUrl=postgres://checks:checks@db.invalid:5432/checks_db "${CHECKS_KEY[@]}")
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -191,7 +192,8 @@ check_helm_lint() {
     lint "$ROOT/helm/saga-service-lib" || rc=1
     for service in "${SERVICES[@]}"; do
         chart=$ROOT/helm/$service-service
-        lint --kube-version "${K8S_VERSIONS[0]}" "$chart" -f "$chart/values-dev.yaml" || rc=1
+        lint --kube-version "${K8S_VERSIONS[0]}" "$chart" -f "$chart/values-dev.yaml" \
+            "${CHECKS_KEY[@]}" || rc=1
         lint --kube-version "${K8S_VERSIONS[0]}" "$chart" -f "$chart/values-prod.yaml" \
             "${PROD_SECRETS[@]}" || rc=1
     done
@@ -212,7 +214,7 @@ check_helm_render() {
     mkdir -p "$RENDERED"
     for service in "${SERVICES[@]}"; do
         for env in dev prod; do
-            local extra=()
+            local extra=("${CHECKS_KEY[@]}")
             [[ $env == prod ]] && extra=("${PROD_SECRETS[@]}")
             if render "$service" "$env" "${extra[@]}" >"$RENDERED/$service-$env.yaml"; then
                 files+=("$RENDERED/$service-$env.yaml")
@@ -254,13 +256,16 @@ check_helm_refusals() {
         refused "$service" prod "secrets.databaseUrl is required" || rc=1
         refused "$service" prod "secrets.djangoSecretKey is required" \
             --set secrets.databaseUrl=postgres://checks:checks@db.invalid:5432/checks_db || rc=1
+        # Nor may values-dev.yaml hold a secret key: a committed key would be everyone's.
+        refused "$service" dev "secrets.djangoSecretKey is required" || rc=1
     done
     refused order prod "must be a random value of at least 50 characters" "${PROD_SECRETS[@]}" \
         --set secrets.djangoSecretKey=django-insecure-dev-only-key-do-not-use-in-production || rc=1
     refused order prod "worker.autoscaling.maxReplicas (4) exceeds kafka.partitions (3)" \
         "${PROD_SECRETS[@]}" --set worker.autoscaling.maxReplicas=4 || rc=1
-    refused order dev "worker.replicas (4) exceeds kafka.partitions (3)" --set worker.replicas=4 || rc=1
-    refused order dev "image.repository is required" --set image.repository= || rc=1
+    refused order dev "worker.replicas (4) exceeds kafka.partitions (3)" "${CHECKS_KEY[@]}" \
+        --set worker.replicas=4 || rc=1
+    refused order dev "image.repository is required" "${CHECKS_KEY[@]}" --set image.repository= || rc=1
     # An existing Secret replaces the chart's: prod renders without credentials, and no Secret.
     local manifests
     if ! manifests=$(render order prod --set secrets.existingSecret=order-secrets); then

@@ -35,6 +35,10 @@ all_healthy() {
     done
 }
 
+# The file requires a secret key from the environment; a throwaway one unless one is given.
+DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}
+export DJANGO_SECRET_KEY
+
 # Not `up --wait`: some Compose versions count the one-shot jobs' exit as a failure.
 "${COMPOSE[@]}" up --build --detach
 deadline=$((SECONDS + STARTUP_SECONDS))

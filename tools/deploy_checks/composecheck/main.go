@@ -23,7 +23,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: composecheck COMPOSE_FILE")
 		os.Exit(2)
 	}
-	project, err := load(os.Args[1])
+	// Without DJANGO_SECRET_KEY the file must not load: a default would be a key committed here,
+	// known to everyone, which production settings cannot tell from a real one.
+	if _, err := load(os.Args[1], nil); err == nil || !strings.Contains(err.Error(), "DJANGO_SECRET_KEY") {
+		fmt.Fprintf(os.Stderr, "composecheck: %s loads without DJANGO_SECRET_KEY in the environment (%v): it must require one\n", os.Args[1], err)
+		os.Exit(1)
+	}
+	// The environment the README's instructions give: a random key, nothing else.
+	project, err := load(os.Args[1], map[string]string{"DJANGO_SECRET_KEY": strings.Repeat("k", 64)})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "composecheck: %s: %v\n", os.Args[1], err)
 		os.Exit(1)
@@ -38,11 +45,15 @@ func main() {
 	fmt.Printf("composecheck: %s: project %q, %d services OK\n", os.Args[1], project.Name, len(project.Services))
 }
 
-// load reads the file as `docker compose -f FILE config` would, with an empty environment so
-// that every ${VAR:-default} falls back to the default a fresh clone gets.
-func load(path string) (*types.Project, error) {
+// load reads the file as `docker compose -f FILE config` would, in the environment env alone, so
+// that every other ${VAR:-default} falls back to the default a fresh clone gets.
+func load(path string, env map[string]string) (*types.Project, error) {
+	pairs := make([]string, 0, len(env))
+	for key, value := range env {
+		pairs = append(pairs, key+"="+value)
+	}
 	options, err := cli.NewProjectOptions([]string{path},
-		cli.WithEnv(nil),
+		cli.WithEnv(pairs),
 		cli.WithInterpolation(true),
 		cli.WithNormalization(true),
 		cli.WithConsistency(true),
