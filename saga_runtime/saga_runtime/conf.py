@@ -23,6 +23,7 @@ class RuntimeConfig:
     topic_prefix: str
     topic_partitions: int
     topic_replication: int
+    topic_min_insync_replicas: int
     consumer_group: str
     #: The worker's static membership id in its consumer group (None: dynamic membership).
     group_instance_id: str | None
@@ -101,6 +102,7 @@ def get_config() -> RuntimeConfig:
         topic_prefix=settings.SAGA_TOPIC_PREFIX,
         topic_partitions=settings.SAGA_TOPIC_PARTITIONS,
         topic_replication=settings.SAGA_TOPIC_REPLICATION,
+        topic_min_insync_replicas=settings.SAGA_TOPIC_MIN_INSYNC_REPLICAS,
         consumer_group=settings.SAGA_CONSUMER_GROUP,
         group_instance_id=settings.SAGA_GROUP_INSTANCE_ID,
         handlers_path=settings.SAGA_HANDLERS,

@@ -103,6 +103,24 @@ def _statement_options() -> dict:
     }
 
 
+def min_insync_replicas(replication: int) -> int:
+    """``min.insync.replicas`` of the saga topics: ``SAGA_TOPIC_MIN_INSYNC_REPLICAS``, by default
+    one less than the replication factor (at least 1).
+
+    The producers send with ``acks=all``, which waits only for the replicas in sync at the time:
+    without this, a partition down to its leader alone would acknowledge records held on one
+    broker. By default one replica may be down without stopping writes, and an acknowledged
+    record is on every other one (replication 3: on two brokers at least).
+    """
+    value = env_int("SAGA_TOPIC_MIN_INSYNC_REPLICAS", max(1, replication - 1))
+    if not 1 <= value <= replication:
+        raise ImproperlyConfigured(
+            f"SAGA_TOPIC_MIN_INSYNC_REPLICAS must be between 1 and SAGA_TOPIC_REPLICATION "
+            f"({replication}), not {value}: above it, every write would be refused."
+        )
+    return value
+
+
 def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_port: int) -> dict:
     """Everything a service's ``config/settings/base.py`` needs, as a dict of setting names.
 
@@ -240,6 +258,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "SAGA_TOPIC_PREFIX": env("SAGA_TOPIC_PREFIX", ""),
         "SAGA_TOPIC_PARTITIONS": env_int("SAGA_TOPIC_PARTITIONS", 3),
         "SAGA_TOPIC_REPLICATION": env_int("SAGA_TOPIC_REPLICATION", 1),
+        "SAGA_TOPIC_MIN_INSYNC_REPLICAS": min_insync_replicas(env_int("SAGA_TOPIC_REPLICATION", 1)),
         "SAGA_CONSUMER_GROUP": env("SAGA_CONSUMER_GROUP", f"{service}-service"),
         # The worker's static membership id in its group (unset: dynamic membership), unique
         # per worker and stable across its restarts; docs/decisions/0010.

@@ -13,6 +13,7 @@ from saga_runtime.project_settings import (
     DEV_SECRET_KEY,
     check_production,
     database_from_url,
+    min_insync_replicas,
     service_settings,
 )
 
@@ -41,6 +42,24 @@ def test_a_prepare_threshold_that_is_not_a_count_is_refused(monkeypatch, value):
     monkeypatch.setenv("DATABASE_PREPARE_THRESHOLD", value)
     with pytest.raises(ImproperlyConfigured, match="DATABASE_PREPARE_THRESHOLD"):
         database_from_url("postgres://u:p@h/db")
+
+
+@pytest.mark.parametrize(("replication", "expected"), [(1, 1), (2, 1), (3, 2), (5, 4)])
+def test_topics_keep_writing_with_one_replica_down_by_default(monkeypatch, replication, expected):
+    monkeypatch.delenv("SAGA_TOPIC_MIN_INSYNC_REPLICAS", raising=False)
+    assert min_insync_replicas(replication) == expected
+
+
+def test_min_insync_replicas_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SAGA_TOPIC_MIN_INSYNC_REPLICAS", "3")
+    assert min_insync_replicas(3) == 3
+
+
+@pytest.mark.parametrize("value", ["0", "4"])
+def test_min_insync_replicas_beyond_the_replication_is_refused(monkeypatch, value):
+    monkeypatch.setenv("SAGA_TOPIC_MIN_INSYNC_REPLICAS", value)
+    with pytest.raises(ImproperlyConfigured, match="between 1 and SAGA_TOPIC_REPLICATION"):
+        min_insync_replicas(3)
 
 
 @pytest.mark.django_db
