@@ -3,6 +3,7 @@
 Run by ``tools/system.sh`` once the four services are up; ``tools/system.sh demo`` runs it again.
 """
 
+import os
 import sys
 import uuid
 from functools import partial
@@ -15,10 +16,17 @@ from saga_client import (
     place_order,
     poll,
     stock_of,
+    tokens_file,
     wait_terminal,
 )
 
-ZIPKIN = "http://localhost:9411/zipkin"
+# Zipkin's UI, where the services send their spans (tools/system.sh sets ZIPKIN_ENDPOINT).
+ZIPKIN = (
+    os.environ.get("ZIPKIN_ENDPOINT", "http://localhost:9411/api/v2/spans").removesuffix(
+        "/api/v2/spans"
+    )
+    + "/zipkin"
+)
 
 PATHS = [
     # (what it shows, price, quantity, expected terminal status)
@@ -44,6 +52,14 @@ def refunded(services: Services, order_id: int) -> dict | None:
     return (
         order if any(h["eventType"] == "PaymentRefundedEvent" for h in order["history"]) else None
     )
+
+
+def stop_command() -> str:
+    """How to stop this system: a named one shares the infrastructure with others, so only its
+    own processes."""
+    if name := os.environ.get("SAGA_SYSTEM_NAME"):
+        return f"SAGA_SYSTEM_NAME={name} bash tools/system.sh stop   (down: the infrastructure too)"
+    return "bash tools/system.sh down"
 
 
 def main() -> int:
@@ -90,9 +106,9 @@ def main() -> int:
         f"Admin:          {order}/admin/ (and the other three), user admin, password admin\n"
         "API users:      admin/admin (staff), demo/demo (places orders); or with a token:\n"
         f"                curl -H 'Authorization: Token {services.token}' {order}/api/orders\n"
-        f"                (tokens: .infra/api-tokens.json; API docs: {order}/api/docs/)\n"
+        f"                (tokens: {tokens_file()}; API docs: {order}/api/docs/)\n"
         f"Zipkin:         {ZIPKIN}/\n"
-        "Stop with:      bash tools/system.sh down"
+        f"Stop with:      {stop_command()}"
     )
     return 0 if ok else 1
 

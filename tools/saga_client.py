@@ -33,16 +33,27 @@ class Services:
 
     @classmethod
     def local(cls, **urls: str) -> "Services":
-        """The system ``tools/system.sh`` runs, with the tokens of its demo users (or
-        SAGA_API_TOKEN and SAGA_STAFF_TOKEN from the environment)."""
-        infra = os.environ.get("SAGA_INFRA_DIR") or Path(__file__).resolve().parents[1] / ".infra"
-        tokens = Path(infra) / "api-tokens.json"  # written by tools/system.sh
-        saved = json.loads(tokens.read_text()) if tokens.exists() else {}
+        """The system ``tools/system.sh`` runs: its ports, moved by SAGA_PORT_OFFSET as there,
+        for the services not given in ``urls``; and the tokens of its users from
+        SAGA_TOKENS_FILE (default: .infra/api-tokens.json, under SAGA_INFRA_DIR if set), or
+        SAGA_API_TOKEN and SAGA_STAFF_TOKEN from the environment."""
+        offset = int(os.environ.get("SAGA_PORT_OFFSET") or 0)
+        for name, service in SERVICES.items():
+            urls.setdefault(name, f"http://127.0.0.1:{service.web_port + offset}")
+        saved = json.loads(tokens.read_text()) if (tokens := tokens_file()).exists() else {}
         return cls(
             **urls,
             token=os.environ.get("SAGA_API_TOKEN", saved.get("demo", "")),
             staff_token=os.environ.get("SAGA_STAFF_TOKEN", saved.get("admin", "")),
         )
+
+
+def tokens_file() -> Path:
+    """Where ``tools/system.sh`` wrote its users' API tokens."""
+    if given := os.environ.get("SAGA_TOKENS_FILE"):
+        return Path(given)
+    infra = os.environ.get("SAGA_INFRA_DIR") or Path(__file__).resolve().parents[1] / ".infra"
+    return Path(infra) / "api-tokens.json"
 
 
 class ApiError(RuntimeError):

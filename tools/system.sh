@@ -280,8 +280,11 @@ production_environment() {
     export DJANGO_SECRET_KEY DJANGO_SECURE_COOKIES=${DJANGO_SECURE_COOKIES:-false}
 }
 
+# The demo talks to this system: its ports, its users' tokens and its Zipkin.
 demo() {
-    "$VENV/bin/python" "$REPO_ROOT/tools/demo.py"
+    SAGA_PORT_OFFSET=$PORT_OFFSET SAGA_TOKENS_FILE=$SYSTEM_DIR/api-tokens.json \
+        ZIPKIN_ENDPOINT=${ZIPKIN_ENDPOINT:-http://localhost:${SAGA_ZIPKIN_PORT:-9411}/api/v2/spans} \
+        "$VENV/bin/python" "$REPO_ROOT/tools/demo.py"
 }
 
 status() {
