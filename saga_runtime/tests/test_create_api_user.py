@@ -57,3 +57,26 @@ def test_a_malformed_token_is_refused(token):
     with pytest.raises(CommandError, match="40 lowercase hexadecimal"):
         create("erin", "--token", token)
     assert not get_user_model().objects.filter(username="erin").exists()
+
+
+def test_a_superuser_is_staff_too_and_may_do_everything_in_the_admin():
+    key = create("root", "--superuser")
+
+    root = get_user_model().objects.get(username="root")
+    assert root.is_superuser and root.is_staff
+    assert root.has_perm("saga_runtime.change_outboxmessage")
+    assert root.has_perm("saga_runtime.replay_deadletter")
+    assert Token.objects.get(user=root).key == key
+
+
+def test_running_it_again_sets_the_flags_to_what_it_says_this_time():
+    create("frank", "--superuser")
+
+    create("frank", "--staff")
+    frank = get_user_model().objects.get(username="frank")
+    assert frank.is_staff and not frank.is_superuser
+
+    create("frank")
+    frank = get_user_model().objects.get(username="frank")
+    assert not (frank.is_staff or frank.is_superuser)
+    assert not frank.has_perm("saga_runtime.view_outboxmessage")

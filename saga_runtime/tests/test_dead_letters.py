@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
@@ -144,6 +145,32 @@ def test_the_listing_names_records_other_services_parked_without_listing_them(ka
     out = capsys.readouterr().out
     assert key not in out
     assert "records parked by other services (inventory); list them from that service." in out
+
+
+def committed_on(config, topic: str) -> dict[str, list[TopicPartition]]:
+    """The offsets any consumer group of this test session has committed on ``topic``, by
+    group (the dead-letter reader's own group name among those asked, listed or not)."""
+    admin = AdminClient(config.admin_config())
+    partitions = [TopicPartition(topic, p) for p in range(config.topic_partitions)]
+    groups = session_groups(config) | {f"{config.consumer_group}-dlt-reader"}
+    committed = {}
+    for group in sorted(groups):  # the client asks for one group at a time
+        [answer] = admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=10
+        ).values()
+        if offsets := [tp for tp in answer.result().topic_partitions if tp.offset >= 0]:
+            committed[group] = offsets
+    return committed
+
+
+def test_the_listing_commits_no_offset_on_the_dead_letter_topic(kafka, park, capsys):
+    key = park("order-placed-topic")
+    dlt = dead_letter_topic(kafka.config.topic(OrderPlacedEvent))
+
+    _heading, blocks = listing("order-placed-topic", capsys=capsys)
+
+    assert block_of(blocks, key)
+    assert committed_on(kafka.config, dlt) == {}
 
 
 @pytest.mark.parametrize("command", ["list_dead_letters", "replay_dead_letters"])

@@ -11,11 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
 from django.db import connection
 from testapp.models import Ledger
 
 from saga_events import OrderPlacedEvent
 from saga_runtime.models import OutboxMessage, ProcessedEvent
+from saga_runtime.outbox import NOTIFY_CHANNEL
 from saga_runtime.testing import KafkaTestClient, closed_port, wait_for
 from saga_runtime.topics import create_topics
 
@@ -24,11 +27,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TESTS_DIR = Path(__file__).parent
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+def start_worker(env: dict[str, str], log: Path, *options: str) -> subprocess.Popen:
+    """``manage.py consume_saga`` with ``options``, its output in ``log``."""
     # A file, not a pipe: a pipe nobody reads fills up and blocks the worker's logging.
     with log.open("w") as output:
         return subprocess.Popen(
-            [sys.executable, "manage.py", "consume_saga", "--port", "0"],
+            [sys.executable, "manage.py", "consume_saga", "--port", "0", *options],
             cwd=TESTS_DIR,
             env=env,
             stdout=output,
@@ -100,6 +104,70 @@ def test_a_stop_signal_mid_stream_then_restart_loses_and_duplicates_nothing(
     assert sorted(applied) == sorted(e.order_number for e in events)
     assert ProcessedEvent.objects.count() == len(events)
     assert OutboxMessage.objects.count() == len(events)
+
+
+def committed(config, group: str, topic: str) -> int:
+    """How many of ``topic``'s records ``group`` has committed, all partitions together (the
+    topics of these tests start at offset 0)."""
+    admin = AdminClient(config.admin_config())
+    partitions = [TopicPartition(topic, p) for p in range(config.topic_partitions)]
+    [answer] = admin.list_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=10
+    ).values()
+    return sum(max(tp.offset, 0) for tp in answer.result().topic_partitions)
+
+
+def group_members(config, group: str) -> int:
+    """How many consumers are members of ``group`` now."""
+    admin = AdminClient(config.admin_config())
+    [answer] = admin.describe_consumer_groups([group], request_timeout=10).values()
+    return len(answer.result().members)
+
+
+def relay_listening() -> bool:
+    """Another session of this database LISTENs for outbox commits: an outbox relay runs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND query = %s",
+            [f"LISTEN {NOTIFY_CHANNEL}"],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_the_worker_command_consumes_in_the_group_given_and_with_no_relay_leaves_the_outbox(
+    saga_config, tmp_path
+):
+    events, env = orders_on_private_topics(saga_config, "options", 5, batch_max_records=200)
+    config = dataclasses.replace(saga_config, topic_prefix=env["SAGA_TOPIC_PREFIX"])
+    topic, default_group = config.topic(OrderPlacedEvent), env["SAGA_CONSUMER_GROUP"]
+    group = f"given-{uuid.uuid4().hex}"
+
+    log = tmp_path / "no-relay.log"
+    worker = start_worker(env, log, "--group", group, "--no-relay")
+    try:
+        wait_for(lambda: Ledger.objects.count() >= len(events), timeout=60, message="all events")
+        assert group_members(config, group) == 1
+        # Applied, its outgoing events written to the outbox, and no relay there to send them
+        # (a relay LISTENs from before the worker's first record).
+        assert OutboxMessage.objects.count() == len(events)
+        assert not relay_listening()
+    finally:
+        stop_worker(worker, log)
+    assert not OutboxMessage.objects.filter(sent_at__isnull=False).exists()
+    assert committed(config, group, topic) == len(events)
+    assert committed(config, default_group, topic) == 0
+
+    # Without the options: the default group, and the relay sends what the first one left.
+    log = tmp_path / "default.log"
+    worker = start_worker(env, log)
+    try:
+        wait_for(relay_listening, timeout=60, message="the relay to listen")
+        wait_for(lambda: not OutboxMessage.objects.filter(sent_at__isnull=True).exists())
+        wait_for(lambda: committed(config, default_group, topic) == len(events))
+    finally:
+        stop_worker(worker, log)
+    assert committed(config, group, topic) == len(events)
 
 
 def inside_a_batch() -> bool:

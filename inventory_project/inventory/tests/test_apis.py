@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from inventory import services
 from inventory.models import MAX_STOCK, Stock
 from inventory.tests.conftest import new_sku, stock_of
-from saga_runtime.testing import assert_error
+from saga_runtime.testing import assert_error, database_unreachable
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +145,28 @@ def test_list_page_beyond_the_last_is_404(api):
 
     assert_error(api.get(URL, {"page": 2}), 404)
     assert_error(api.get(URL, {"page": "abc"}), 404)
+
+
+# -- the database down ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda api, sku: api.get(f"{URL}/{sku}"),
+        lambda api, sku: add(api, {"skuCode": sku, "quantity": 1}),
+    ],
+    ids=["read", "add"],
+)
+def test_reading_or_adding_stock_while_the_database_is_down_answers_503_with_retry_after(api, send):
+    sku = new_sku()
+    with database_unreachable():
+        response = send(api, sku)
+
+    assert_error(response, 503)
+    assert response["Retry-After"] == "5"
+    assert not Stock.objects.filter(sku_code=sku).exists()
 
 
 # -- bad input ------------------------------------------------------------------------------
