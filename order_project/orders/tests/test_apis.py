@@ -12,11 +12,18 @@ import pytest
 from django.db import connection
 
 from orders import services
+from orders.apis import OrderDetailSerializer, order_answer, order_url
 from orders.handlers import HANDLERS
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderHistory, OrderStatus
+from orders.selectors import order_with_history
 from orders.tests.conftest import PATH_TO, incoming
 from orders.waiting import watcher
-from saga_events import OrderPlacedEvent, ShipmentShippedEvent
+from saga_events import (
+    InventoryReleasedEvent,
+    OrderPlacedEvent,
+    PaymentRefundedEvent,
+    ShipmentShippedEvent,
+)
 from saga_events.codec import decode
 from saga_runtime.models import OutboxMessage
 from saga_runtime.testing import assert_error, database_unreachable, wait_for
@@ -437,6 +444,29 @@ def test_an_order_is_shown_with_its_history(client, place_order):
     [line] = body["history"]
     assert line["eventId"] == str(OutboxMessage.objects.get().event_id)
     assert datetime.fromisoformat(line["occurredAt"]) >= order.created_at
+
+
+@pytest.mark.parametrize("status", [*PATH_TO, "SHIPMENT_FAILED, compensated"])
+def test_the_order_answer_is_what_the_order_detail_serializer_gives(rf, order_in, api_user, status):
+    placed = order_in(status.split(",")[0])
+    if status.endswith("compensated"):
+        for event_class in (InventoryReleasedEvent, PaymentRefundedEvent):
+            HANDLERS[event_class](incoming(event_class, placed))
+    OrderHistory.objects.create(  # a line no event caused, as a deadline's
+        order=placed, from_status=placed.status, to_status=placed.status, event_type="", reason="-"
+    )
+    request = rf.get("/api/orders")
+    order = order_with_history(order_id=placed.pk, user=api_user)
+
+    answer = order_answer(order, url=order_url(request, order.pk))
+
+    serialized = OrderDetailSerializer(order, context={"request": request}).data
+    assert answer == json.loads(json.dumps(serialized))
+    # What the case is about is in it: the line with no event, the compensation as it is.
+    assert answer["history"][-1]["event_id"] is None
+    assert answer["compensation"] == (
+        "DONE" if status.endswith("compensated") else order.compensation
+    )
 
 
 # -- waiting for an order to end (long poll) ---------------------------------------------------
