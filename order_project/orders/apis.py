@@ -11,7 +11,12 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from saga_runtime.api import UtcDateTimeFilter, error_responses, list_error_responses
+from saga_runtime.api import (
+    FlatSerializer,
+    UtcDateTimeFilter,
+    error_responses,
+    list_error_responses,
+)
 
 from .models import (
     MAX_AMOUNT,
@@ -45,7 +50,7 @@ class IdempotencyKeyConflict(APIException):
     default_detail = "This Idempotency-Key was used for a different order."
 
 
-class PlaceOrderSerializer(serializers.Serializer):
+class PlaceOrderSerializer(FlatSerializer):
     """What a client sends to place an order (field names are camelCase on the wire)."""
 
     sku_code = serializers.CharField(
@@ -153,7 +158,7 @@ def _timestamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
-class WaitSerializer(serializers.Serializer):
+class WaitSerializer(FlatSerializer):
     wait = serializers.FloatField(
         required=False,
         min_value=0,

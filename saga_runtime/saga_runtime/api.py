@@ -4,6 +4,7 @@
 Nothing a client sends may answer 500 or show an exception's name.
 """
 
+from copy import copy
 from datetime import UTC
 from http import HTTPStatus
 
@@ -25,6 +26,30 @@ def error_body(code: int, detail: str, fields: dict | None = None) -> dict:
     if fields:
         body["fields"] = fields
     return body
+
+
+class FlatSerializer(serializers.Serializer):
+    """A serializer of plain fields whose instances copy them shallowly.
+
+    DRF deep-copies a serializer's declared fields for every instance it makes, which builds
+    each field again from its arguments: that was most of the cost of validating a request's
+    body and query in the hot path. A plain field holds no state a request changes (binding
+    sets attributes on the copy), so a shallow copy is enough; a nested serializer keeps
+    state of its own, so it is refused here.
+    """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        nested = [
+            name
+            for name, field in cls._declared_fields.items()
+            if isinstance(field, serializers.BaseSerializer | serializers.ListField)
+        ]
+        if nested:
+            raise TypeError(f"{cls.__name__}: {', '.join(nested)} are not plain fields")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {name: copy(field) for name, field in self._declared_fields.items()}
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -1,6 +1,9 @@
 """The API layer every service shares: the error shape and hostile input."""
 
 import pytest
+from rest_framework import serializers
+
+from saga_runtime.api import FlatSerializer
 
 
 @pytest.mark.parametrize(
@@ -22,3 +25,29 @@ def test_an_unknown_route_answers_404_in_the_error_shape(client):
 
     assert response.status_code == 404
     assert response.json() == {"status": 404, "error": "Not Found", "detail": "Not found."}
+
+
+class Quantity(FlatSerializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=10)
+    note = serializers.CharField(max_length=3, required=False)
+
+
+def test_flat_serializers_validate_each_instance_on_its_own_fields():
+    first, second = Quantity(data={"quantity": 0}), Quantity(data={"quantity": 5, "note": "ok"})
+
+    assert not first.is_valid()
+    assert second.is_valid()
+    assert set(first.errors) == {"quantity"}
+    assert second.validated_data == {"quantity": 5, "note": "ok"}
+    # Each instance binds copies of its own; the class's fields stay unbound.
+    assert first.fields["quantity"] is not second.fields["quantity"]
+    assert first.fields["quantity"].parent is first
+    assert Quantity._declared_fields["quantity"].parent is None
+
+
+def test_a_flat_serializer_refuses_a_nested_one():
+    with pytest.raises(TypeError, match="lines, tags are not plain fields"):
+
+        class Order(FlatSerializer):
+            lines = Quantity(many=True)
+            tags = serializers.ListField(child=serializers.CharField())
