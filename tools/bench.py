@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 
 from figures import write_figures
-from proc_cpu import CpuMeter, system_processes
+from proc_cpu import CpuMeter, MachineMeter, system_processes
 from saga_client import TERMINAL, ApiError, Services, add_stock, place_order, wait_terminal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -186,7 +186,7 @@ def main() -> int:
                 errors.append(f"warm-up: {error}")
     progress = Progress(args.orders)
     processes = system_processes(args.infra_dir)
-    cpu = CpuMeter(processes)
+    cpu, machine = CpuMeter(processes), MachineMeter()
     own_cpu = sum(os.times()[:2])
     started = time.time()
     results: list[dict] = []
@@ -197,6 +197,7 @@ def main() -> int:
             errors.append(str(error))
     wall = max((r["finished"] for r in results), default=time.time()) - started
     cpu_seconds = cpu.read() | {"load-generator": round(sum(os.times()[:2]) - own_cpu, 2)}
+    machine_cpu = machine.read()
     latencies = [r["latency"] for r in results]
     statuses = {s: sum(r["status"] == s for r in results) for s in sorted(TERMINAL)}
     completed = len(results)
@@ -233,6 +234,9 @@ def main() -> int:
         )
         if completed
         else None,
+        # The machine as a whole over the run: a high steal means other guests of the host
+        # took CPU time, and the figures above came out slower for it.
+        "machine_cpu": machine_cpu,
         "system_settings": system_settings(args.infra_dir),
     }
     write_figures(args.output, figures)

@@ -28,7 +28,7 @@ import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from figures import write_figures
-from proc_cpu import CpuMeter, system_processes
+from proc_cpu import CpuMeter, MachineMeter, system_processes
 from saga_events import Event, OrderConfirmedEvent, OrderPaidEvent, OrderPlacedEvent
 from saga_events.codec import encode
 from saga_events.topics import DEFAULT_TOPICS
@@ -181,6 +181,7 @@ def main() -> int:
             stderr=subprocess.STDOUT,
         )
     cpu = CpuMeter({"worker": worker.pid} | system_processes(REPO_ROOT / ".infra"))
+    machine = MachineMeter()
     started = time.monotonic()
     deadline = started + args.timeout
     first = last = None
@@ -198,7 +199,7 @@ def main() -> int:
                 raise RuntimeError("the relay did not publish the outbox in time")
             time.sleep(0.05)
         relayed = time.monotonic()
-        cpu_seconds = cpu.read()
+        cpu_seconds, machine_cpu = cpu.read(), machine.read()
     finally:
         worker.send_signal(signal.SIGTERM)
         exit_code = worker.wait(60)
@@ -217,6 +218,7 @@ def main() -> int:
         "seconds_until_outbox_sent": round(relayed - started, 3),
         "cpu_seconds": cpu_seconds,
         "worker_cpu_ms_per_record": round(1000 * cpu_seconds["worker"] / args.records, 3),
+        "machine_cpu": machine_cpu,
         "worker_exit_code": exit_code,
         "worker_log": str(log_path),
         "tracing_ratio": args.tracing_ratio,

@@ -1,4 +1,5 @@
-"""CPU seconds spent by each process of the local system, read from /proc (Linux only).
+"""CPU seconds spent by each process of the local system, and how the machine's CPUs spent the
+same time, read from /proc (Linux only).
 
 A process is counted with all its descendants (gunicorn's workers, PostgreSQL's backends),
 including descendants that have already exited and been reaped (the parent's ``cutime`` and
@@ -6,6 +7,7 @@ including descendants that have already exited and been reaped (the parent's ``c
 """
 
 import os
+import threading
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -66,3 +68,51 @@ class CpuMeter:
     def read(self) -> dict[str, float]:
         end = tree_cpu_seconds(self.roots)
         return {name: round(end[name] - self.start[name], 2) for name in self.roots}
+
+
+def _machine_ticks() -> list[int]:
+    """The ``cpu`` line of /proc/stat: user, nice, system, idle, iowait, irq, softirq, steal."""
+    return [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+
+
+def _steal_share(start: list[int], end: list[int]) -> float:
+    spent = [b - a for a, b in zip(start, end, strict=True)]
+    return spent[7] / (sum(spent) or 1)
+
+
+class MachineMeter:
+    """How every CPU of the machine spent the time between construction and :meth:`read`.
+
+    ``steal`` is time the hypervisor gave this virtual machine's CPUs to other guests: on a
+    shared host it comes and goes, and a run with much of it is slower for reasons outside
+    the system measured. It comes in bursts, which stretch every hop of the sagas in flight at
+    once, so the worst second is kept beside the average.
+    """
+
+    def __init__(self) -> None:
+        self.start = _machine_ticks()
+        self.worst_steal = 0.0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        previous = self.start
+        while not self._stop.wait(1.0):
+            now = _machine_ticks()
+            self.worst_steal = max(self.worst_steal, _steal_share(previous, now))
+            previous = now
+
+    def read(self) -> dict[str, float]:
+        self._stop.set()
+        self._sampler.join()
+        user, nice, system, idle, iowait, irq, softirq, steal = (
+            end - start for end, start in zip(_machine_ticks(), self.start, strict=True)
+        )
+        total = (user + nice + system + idle + iowait + irq + softirq + steal) or 1
+        return {
+            "busy_percent": round(100 * (user + nice + system + irq + softirq) / total, 1),
+            "idle_percent": round(100 * (idle + iowait) / total, 1),
+            "steal_percent": round(100 * steal / total, 1),
+            "steal_percent_worst_second": round(100 * self.worst_steal, 1),
+        }
