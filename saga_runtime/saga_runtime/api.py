@@ -43,7 +43,10 @@ class FlatSerializer(serializers.Serializer):
         nested = [
             name
             for name, field in cls._declared_fields.items()
-            if isinstance(field, serializers.BaseSerializer | serializers.ListField)
+            # A serializer, or a field holding another (ListField, DictField, a many relation).
+            if isinstance(field, serializers.BaseSerializer)
+            or hasattr(field, "child")
+            or hasattr(field, "child_relation")
         ]
         if nested:
             raise TypeError(f"{cls.__name__}: {', '.join(nested)} are not plain fields")

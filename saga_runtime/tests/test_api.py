@@ -46,8 +46,9 @@ def test_flat_serializers_validate_each_instance_on_its_own_fields():
 
 
 def test_a_flat_serializer_refuses_a_nested_one():
-    with pytest.raises(TypeError, match="lines, tags are not plain fields"):
+    with pytest.raises(TypeError, match="lines, tags, labels are not plain fields"):
 
         class Order(FlatSerializer):
             lines = Quantity(many=True)
             tags = serializers.ListField(child=serializers.CharField())
+            labels = serializers.DictField(child=serializers.CharField())
