@@ -148,12 +148,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--output", default="bench-results.json", help="Where to write figures.")
     parser.add_argument("--label", default="", help="A note stored with the figures.")
     parser.add_argument(
-        "--order-url", default=Services.order, help=f"The order service ({Services.order})."
+        "--order-url",
+        help=f"The order service ({Services.order}, moved by SAGA_PORT_OFFSET as system.sh does).",
     )
     parser.add_argument(
         "--inventory-url",
-        default=Services.inventory,
-        help=f"The inventory service ({Services.inventory}).",
+        help=f"The inventory service ({Services.inventory}, moved by SAGA_PORT_OFFSET likewise).",
     )
     parser.add_argument(
         "--infra-dir",
@@ -171,7 +171,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    services = Services.local(order=args.order_url, inventory=args.inventory_url)
+    given = {"order": args.order_url, "inventory": args.inventory_url}
+    services = Services.local(**{name: url for name, url in given.items() if url})
     sku = f"BENCH-{uuid.uuid4().hex[:8].upper()}"
     add_stock(services, sku, args.warmup + args.orders)
     run = closed_loop if args.rate is None else open_loop

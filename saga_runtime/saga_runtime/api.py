@@ -34,8 +34,9 @@ class FlatSerializer(serializers.Serializer):
     DRF deep-copies a serializer's declared fields for every instance it makes, which builds
     each field again from its arguments: that was most of the cost of validating a request's
     body and query in the hot path. A plain field holds no state a request changes (binding
-    sets attributes on the copy), so a shallow copy is enough; a nested serializer keeps
-    state of its own, so it is refused here.
+    sets attributes on the copy), so a shallow copy is enough. Refused here: a nested
+    serializer or a field holding another, which keep state of their own, and a mutable
+    default (``default={}``), which every request would then share.
     """
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -47,6 +48,7 @@ class FlatSerializer(serializers.Serializer):
             if isinstance(field, serializers.BaseSerializer)
             or hasattr(field, "child")
             or hasattr(field, "child_relation")
+            or isinstance(getattr(field, "default", None), dict | list | set)
         ]
         if nested:
             raise TypeError(f"{cls.__name__}: {', '.join(nested)} are not plain fields")

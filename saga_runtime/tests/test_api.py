@@ -45,10 +45,11 @@ def test_flat_serializers_validate_each_instance_on_its_own_fields():
     assert Quantity._declared_fields["quantity"].parent is None
 
 
-def test_a_flat_serializer_refuses_a_nested_one():
-    with pytest.raises(TypeError, match="lines, tags, labels are not plain fields"):
+def test_a_flat_serializer_refuses_a_nested_one_or_a_shared_mutable_default():
+    with pytest.raises(TypeError, match="lines, tags, labels, extra are not plain fields"):
 
         class Order(FlatSerializer):
             lines = Quantity(many=True)
             tags = serializers.ListField(child=serializers.CharField())
             labels = serializers.DictField(child=serializers.CharField())
+            extra = serializers.JSONField(default={})  # one dict every request would share
