@@ -6,7 +6,7 @@ import re
 import uuid
 
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from saga_events import OrderPlacedEvent, PaymentFailedEvent
 from saga_events.codec import EventDecodeError, decode, encode
 from saga_events.topics import dead_letter_topic
+from saga_runtime.testing import committed_offsets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -150,17 +151,12 @@ def test_the_listing_names_records_other_services_parked_without_listing_them(ka
 def committed_on(config, topic: str) -> dict[str, list[TopicPartition]]:
     """The offsets any consumer group of this test session has committed on ``topic``, by
     group (the dead-letter reader's own group name among those asked, listed or not)."""
-    admin = AdminClient(config.admin_config())
-    partitions = [TopicPartition(topic, p) for p in range(config.topic_partitions)]
     groups = session_groups(config) | {f"{config.consumer_group}-dlt-reader"}
-    committed = {}
-    for group in sorted(groups):  # the client asks for one group at a time
-        [answer] = admin.list_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=10
-        ).values()
-        if offsets := [tp for tp in answer.result().topic_partitions if tp.offset >= 0]:
-            committed[group] = offsets
-    return committed
+    return {
+        group: offsets
+        for group in sorted(groups)  # the client asks for one group at a time
+        if (offsets := committed_offsets(config, group, topic))
+    }
 
 
 def test_the_listing_commits_no_offset_on_the_dead_letter_topic(kafka, park, capsys):

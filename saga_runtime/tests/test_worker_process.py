@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from django.db import connection
 from testapp.models import Ledger
@@ -19,7 +18,7 @@ from testapp.models import Ledger
 from saga_events import OrderPlacedEvent
 from saga_runtime.models import OutboxMessage, ProcessedEvent
 from saga_runtime.outbox import NOTIFY_CHANNEL
-from saga_runtime.testing import KafkaTestClient, closed_port, wait_for
+from saga_runtime.testing import KafkaTestClient, closed_port, committed_offsets, wait_for
 from saga_runtime.topics import create_topics
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,12 +108,7 @@ def test_a_stop_signal_mid_stream_then_restart_loses_and_duplicates_nothing(
 def committed(config, group: str, topic: str) -> int:
     """How many of ``topic``'s records ``group`` has committed, all partitions together (the
     topics of these tests start at offset 0)."""
-    admin = AdminClient(config.admin_config())
-    partitions = [TopicPartition(topic, p) for p in range(config.topic_partitions)]
-    [answer] = admin.list_consumer_group_offsets(
-        [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=10
-    ).values()
-    return sum(max(tp.offset, 0) for tp in answer.result().topic_partitions)
+    return sum(tp.offset for tp in committed_offsets(config, group, topic))
 
 
 def group_members(config, group: str) -> int:

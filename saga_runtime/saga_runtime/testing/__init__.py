@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient
 from django.db import connection
 
 from saga_events import Event
@@ -37,6 +44,18 @@ def wait_for(condition: Callable[[], T], *, timeout: float = 30, message: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message or condition}")
         time.sleep(0.05)
+
+
+def committed_offsets(config: RuntimeConfig, group: str, topic: str) -> list[TopicPartition]:
+    """The offsets ``group`` has committed on ``topic``'s partitions (those it has not are left
+    out), as the broker has them now."""
+    # The client must outlive the answer: a client collected first never completes it.
+    admin = AdminClient(config.admin_config())
+    partitions = [TopicPartition(topic, p) for p in range(config.topic_partitions)]
+    [answer] = admin.list_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=10
+    ).values()
+    return [tp for tp in answer.result(30).topic_partitions if tp.offset >= 0]
 
 
 def run_worker_until(
