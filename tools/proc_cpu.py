@@ -75,9 +75,9 @@ def _machine_ticks() -> list[int]:
     return [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
 
 
-def _steal_share(start: list[int], end: list[int]) -> float:
-    spent = [b - a for a, b in zip(start, end, strict=True)]
-    return spent[7] / (sum(spent) or 1)
+def _spent(start: list[int], end: list[int]) -> list[int]:
+    """The ticks of each kind between two readings of :func:`_machine_ticks`."""
+    return [b - a for a, b in zip(start, end, strict=True)]
 
 
 class MachineMeter:
@@ -100,16 +100,16 @@ class MachineMeter:
         previous = self.start
         while not self._stop.wait(1.0):
             now = _machine_ticks()
-            self.worst_steal = max(self.worst_steal, _steal_share(previous, now))
+            spent = _spent(previous, now)
+            self.worst_steal = max(self.worst_steal, spent[7] / (sum(spent) or 1))
             previous = now
 
     def read(self) -> dict[str, float]:
         self._stop.set()
         self._sampler.join()
-        user, nice, system, idle, iowait, irq, softirq, steal = (
-            end - start for end, start in zip(_machine_ticks(), self.start, strict=True)
-        )
-        total = (user + nice + system + idle + iowait + irq + softirq + steal) or 1
+        spent = _spent(self.start, _machine_ticks())
+        user, nice, system, idle, iowait, irq, softirq, steal = spent
+        total = sum(spent) or 1
         return {
             "busy_percent": round(100 * (user + nice + system + irq + softirq) / total, 1),
             "idle_percent": round(100 * (idle + iowait) / total, 1),

@@ -127,6 +127,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
     ``service`` is the short name (``order``); the database, the consumer group, the tracing
     service name and the defaults of the local infrastructure all derive from it.
     """
+    replication = env_int("SAGA_TOPIC_REPLICATION", 1)
     return {
         "SERVICE_NAME": service,
         "BASE_DIR": base_dir,
@@ -257,8 +258,8 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         "KAFKA_BOOTSTRAP_SERVERS": env("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
         "SAGA_TOPIC_PREFIX": env("SAGA_TOPIC_PREFIX", ""),
         "SAGA_TOPIC_PARTITIONS": env_int("SAGA_TOPIC_PARTITIONS", 3),
-        "SAGA_TOPIC_REPLICATION": env_int("SAGA_TOPIC_REPLICATION", 1),
-        "SAGA_TOPIC_MIN_INSYNC_REPLICAS": min_insync_replicas(env_int("SAGA_TOPIC_REPLICATION", 1)),
+        "SAGA_TOPIC_REPLICATION": replication,
+        "SAGA_TOPIC_MIN_INSYNC_REPLICAS": min_insync_replicas(replication),
         "SAGA_CONSUMER_GROUP": env("SAGA_CONSUMER_GROUP", f"{service}-service"),
         # The worker's static membership id in its group (unset: dynamic membership), unique
         # per worker and stable across its restarts; docs/decisions/0010.
