@@ -11,6 +11,7 @@ def write_figures(path: str, figures: dict) -> None:
     figures = figures | {
         "machine": {
             "cpus": os.cpu_count(),
+            "cpu_model": cpu_model(),
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
@@ -19,3 +20,16 @@ def write_figures(path: str, figures: dict) -> None:
     with open(path, "w") as output:
         json.dump(figures, output, indent=2)
     print(json.dumps(figures, indent=2))
+
+
+def cpu_model() -> str | None:
+    """The processor's name: machines of the same kind have come with different ones, at
+    different speeds."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return None

@@ -3,27 +3,13 @@ import logging
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
-from opentelemetry import trace
 
-from . import tracing
 from .api import error_body
 
 logger = logging.getLogger(__name__)
 
 #: What a 503 tells a client to wait before trying again.
 RETRY_AFTER_SECONDS = 5
-
-
-class UnsampledTraceMiddleware:
-    """A request whose trace is not sampled runs its statements without the tracing wrapper's
-    work, which would record nothing (saga_runtime.tracing.quiet_unless_recorded)."""
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest):
-        with tracing.quiet_unless_recorded(trace.get_current_span()):
-            return self.get_response(request)
 
 
 class RejectNulMiddleware:

@@ -156,8 +156,6 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         ],
         "MIDDLEWARE": [
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
-            # After OpenTelemetry's, which tracing puts first when it is on.
-            "saga_runtime.middleware.UnsampledTraceMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "saga_runtime.middleware.RequestTooLargeMiddleware",
             "saga_runtime.middleware.RejectNulMiddleware",

@@ -18,10 +18,19 @@ from typing import TYPE_CHECKING
 from confluent_kafka import Message
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, StatusCode
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    StatusCode,
+    TraceFlags,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
     from saga_events import Event
 
@@ -31,6 +40,11 @@ tracer = trace.get_tracer("saga_runtime", version("saga-runtime"))
 UNTRACED_URLS = "/health/live$,/health/ready$,/metrics$"
 
 _provider: "TracerProvider | None" = None
+#: The share of sagas traced, as ``TRACING_SAMPLE_RATIO`` set it (see request_context).
+_ratio: "TraceIdRatioBased | None" = None
+
+#: What takes OpenTelemetry's Django middleware's place (saga_runtime.request_tracing).
+REQUEST_MIDDLEWARE = "saga_runtime.request_tracing.RequestTracingMiddleware"
 
 
 def configure_tracing() -> None:
@@ -41,7 +55,7 @@ def configure_tracing() -> None:
     query or record. The SDK is imported here, not at module level, so that tracing off does
     not even load it.
     """
-    global _provider
+    global _provider, _ratio
     if _provider is not None:
         return
     from django.conf import settings
@@ -51,11 +65,12 @@ def configure_tracing() -> None:
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ParentBased
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+    ratio = TraceIdRatioBased(settings.TRACING_SAMPLE_RATIO)
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: settings.TRACING_SERVICE_NAME}),
-        sampler=ParentBased(root=_saga_roots_sampler(settings.TRACING_SAMPLE_RATIO)),
+        sampler=ParentBased(root=_saga_roots_sampler(ratio)),
     )
     provider.add_span_processor(
         BatchSpanProcessor(ZipkinExporter(endpoint=settings.ZIPKIN_ENDPOINT))
@@ -63,8 +78,12 @@ def configure_tracing() -> None:
     trace.set_tracer_provider(provider)
     # Django's middleware list is read when the WSGI handler is built, after ready().
     DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=UNTRACED_URLS)
+    settings.MIDDLEWARE = [
+        REQUEST_MIDDLEWARE if name == DjangoInstrumentor._opentelemetry_middleware else name
+        for name in settings.MIDDLEWARE
+    ]
     PsycopgInstrumentor().instrument(tracer_provider=provider)
-    _provider = provider
+    _provider, _ratio = provider, ratio
 
 
 def tracing_configured() -> bool:
@@ -96,34 +115,58 @@ def quiet_unless_recorded(span: Span) -> Iterator[None]:
         yield
 
 
-def _saga_roots_sampler(ratio: float):
-    """A trace starts only at a request, a record or a publish, sampled at ``ratio``.
+def _saga_roots_sampler(ratio: "TraceIdRatioBased"):
+    """A trace starts only at a request, a record or a publish: a record or a publish sampled
+    at ``ratio``; a request always, since it reaches the SDK only once request_context has
+    sampled it at ``ratio``.
 
-    A query with no span around it (the relay's polling, the backlog gauge, a readiness probe,
-    ``migrate``) is dropped instead of becoming a trace of one span of its own.
+    A query with no span around it (the relay's polling, the backlog gauge, ``migrate``) is
+    dropped instead of becoming a trace of one span of its own.
     """
-    from opentelemetry.sdk.trace.sampling import (
-        Decision,
-        Sampler,
-        SamplingResult,
-        TraceIdRatioBased,
-    )
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
     class SagaRoots(Sampler):
-        def __init__(self) -> None:
-            self.ratio = TraceIdRatioBased(ratio)
-
-        def should_sample(self, parent_context, trace_id, name, kind=None, *args, **kwargs):
-            if kind in (SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.PRODUCER):
-                return self.ratio.should_sample(
-                    parent_context, trace_id, name, kind, *args, **kwargs
+        def should_sample(
+            self, parent_context, trace_id, name, kind=None, attributes=None, *args, **kwargs
+        ):
+            if kind is SpanKind.SERVER:
+                return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+            if kind in (SpanKind.CONSUMER, SpanKind.PRODUCER):
+                return ratio.should_sample(
+                    parent_context, trace_id, name, kind, attributes, *args, **kwargs
                 )
             return SamplingResult(Decision.DROP)
 
         def get_description(self) -> str:
-            return f"SagaRoots{{{self.ratio.get_description()}}}"
+            return f"SagaRoots{{{ratio.get_description()}}}"
 
     return SagaRoots()
+
+
+def request_context(carrier: object, getter: Getter) -> Context | None:
+    """The context to run a request in when it will not be recorded, or None when it will.
+
+    A request continues the trace its ``traceparent`` names, recorded if that trace is
+    sampled; with none, it starts a trace, sampled at the ratio. Deciding this before
+    OpenTelemetry's middleware lets a request not recorded skip that middleware, which would
+    collect attributes, resolve the route and record metrics for a span that records nothing
+    (docs/decisions/0022). The context returned carries the trace on, unsampled, to the events
+    the request publishes.
+    """
+    context = propagate.extract(carrier, getter=getter)
+    parent = trace.get_current_span(context).get_span_context()
+    if parent.is_valid:
+        return None if parent.trace_flags.sampled else context
+    ids = _provider.id_generator
+    trace_id = ids.generate_trace_id()
+    if _ratio.should_sample(context, trace_id, "request").decision.is_sampled():
+        return None
+    # The flags the SDK would give a root span it did not sample.
+    flags = TraceFlags.RANDOM_TRACE_ID if ids.is_trace_id_random() else TraceFlags.DEFAULT
+    unsampled = SpanContext(
+        trace_id, ids.generate_span_id(), is_remote=False, trace_flags=TraceFlags(flags)
+    )
+    return trace.set_span_in_context(NonRecordingSpan(unsampled), context)
 
 
 def message_headers(message: Message) -> dict[str, str]:

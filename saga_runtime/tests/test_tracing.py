@@ -41,7 +41,9 @@ from opentelemetry import trace
 answer = {
     "sdk_loaded": sdk_loaded,
     "provider": type(trace.get_tracer_provider()).__name__,
-    "django_middleware": any("opentelemetry" in name for name in settings.MIDDLEWARE),
+    "request_middleware": [
+        name for name in settings.MIDDLEWARE if "tracing" in name or "opentelemetry" in name
+    ],
     "psycopg_wrapped": hasattr(psycopg.connect, "__wrapped__"),
 }
 if sdk_loaded:
@@ -62,16 +64,41 @@ if sdk_loaded:
     answer["spans"] = sorted(
         (span.name, span.kind.name, span.parent is None) for span in exporter.get_finished_spans()
     )
-    # Whether instrumented libraries trace inside a request recorded, and one not sampled.
+    # What a view sees of tracing, for a request with no trace, one sampled, one not, a probe.
+    from django.http import JsonResponse
+    from django.test import RequestFactory
+    from opentelemetry import propagate
     from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
-    from saga_runtime.middleware import UnsampledTraceMiddleware
-    middleware = UnsampledTraceMiddleware(lambda request: is_instrumentation_enabled())
-    unsampled = NonRecordingSpan(SpanContext(1, 1, is_remote=True, trace_flags=TraceFlags(0)))
-    with tracer.start_as_current_span("sampled request", kind=SpanKind.SERVER):
-        answer["instrumented_when_sampled"] = middleware(None)
-    with trace.use_span(unsampled):
-        answer["instrumented_when_unsampled"] = middleware(None)
+    from saga_runtime.request_tracing import RequestTracingMiddleware
+
+    def view(request):
+        span = trace.get_current_span()
+        headers = {}
+        propagate.inject(headers)
+        return JsonResponse({
+            "recording": span.is_recording(),
+            "instrumented": is_instrumentation_enabled(),
+            "traceparent": headers.get("traceparent"),
+        })
+
+    middleware, requests = RequestTracingMiddleware(view), RequestFactory(HTTP_HOST="localhost")
+    exporter.clear()
+    def through(path, **headers):
+        return json.loads(middleware(requests.get(path, **headers)).content)
+    answer["views"] = {
+        "no trace": through("/api/orders"),
+        "sampled": through("/api/orders", HTTP_TRACEPARENT=f"00-{'a' * 32}-{'b' * 16}-01"),
+        "unsampled": through("/api/orders", HTTP_TRACEPARENT=f"00-{'c' * 32}-{'d' * 16}-00"),
+        "probe": through("/health/ready"),
+    }
+    answer["recorded"] = sorted(
+        (
+            span.name,
+            format(span.context.trace_id, "032x"),
+            span.parent and format(span.parent.span_id, "016x"),
+        )
+        for span in exporter.get_finished_spans()
+    )
     answer["instrumented_after"] = is_instrumentation_enabled()
 print("probe:", json.dumps(answer))  # among the log lines, which go to stdout too
 """
@@ -82,12 +109,12 @@ def database_url() -> str:
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def probe(tracing_enabled: str) -> dict:
+def probe(tracing_enabled: str, ratio: str = "1.0") -> dict:
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "testproject.settings",
         "DATABASE_URL": database_url(),
         "TRACING_ENABLED": tracing_enabled,
-        "TRACING_SAMPLE_RATIO": "1.0",
+        "TRACING_SAMPLE_RATIO": ratio,
         # Nothing is exported in this probe; the batch processor's export would only wait.
         "ZIPKIN_ENDPOINT": "http://127.0.0.1:9/api/v2/spans",
     }
@@ -108,7 +135,7 @@ def test_tracing_off_loads_no_sdk_and_instruments_nothing():
     assert probe("false") == {
         "sdk_loaded": False,
         "provider": "ProxyTracerProvider",
-        "django_middleware": False,
+        "request_middleware": [],
         "psycopg_wrapped": False,
     }
 
@@ -117,7 +144,9 @@ def test_tracing_on_instruments_django_and_psycopg_and_traces_only_requests_and_
     answer = probe("true")
 
     assert answer["provider"] == "TracerProvider"
-    assert answer["django_middleware"] and answer["psycopg_wrapped"]
+    assert answer["psycopg_wrapped"]
+    # OpenTelemetry's Django middleware, behind one that skips it for requests not recorded.
+    assert answer["request_middleware"] == ["saga_runtime.request_tracing.RequestTracingMiddleware"]
     # Probes and scrapes are not traced, nor is a query outside a request or a record (the
     # readiness probe's SELECT 1); the page nobody routes is a request like any other (its
     # route is the catch-all that answers JSON 404s).
@@ -125,11 +154,50 @@ def test_tracing_on_instruments_django_and_psycopg_and_traces_only_requests_and_
     assert answer["spans"] == [["GET <unrouted:path>", "SERVER", True]]
 
 
-def test_a_request_not_sampled_runs_its_statements_without_tracing_work():
-    answer = probe("true")
+def traceparent_parts(traceparent: str) -> tuple[str, str]:
+    """The trace id and the flags of a ``traceparent`` header."""
+    version, trace_id, span_id, flags = traceparent.split("-")
+    assert (version, len(span_id)) == ("00", 16)
+    return trace_id, flags
 
-    assert answer["instrumented_when_sampled"] is True
-    assert answer["instrumented_when_unsampled"] is False
+
+def test_at_ratio_one_every_request_is_recorded_but_one_continuing_an_unsampled_trace():
+    answer = probe("true", ratio="1.0")
+    views = answer["views"]
+
+    assert views["no trace"]["recording"] and views["no trace"]["instrumented"]
+    assert views["sampled"]["recording"] and views["sampled"]["instrumented"]
+    assert traceparent_parts(views["sampled"]["traceparent"]) == ("a" * 32, "01")
+    # Not recorded, and nothing of tracing done inside; its events carry the trace on as it came.
+    assert views["unsampled"] == {
+        "recording": False,
+        "instrumented": False,
+        "traceparent": f"00-{'c' * 32}-{'d' * 16}-00",
+    }
+    assert views["probe"] == {"recording": False, "instrumented": False, "traceparent": None}
+    assert answer["instrumented_after"] is True
+    no_trace_id, _ = traceparent_parts(views["no trace"]["traceparent"])
+    assert [(trace_id, parent) for _, trace_id, parent in answer["recorded"]] == sorted(
+        [(no_trace_id, None), ("a" * 32, "b" * 16)]
+    )
+
+
+def test_at_ratio_zero_a_request_starts_an_unsampled_trace_and_does_no_tracing_work():
+    answer = probe("true", ratio="0")
+    views = answer["views"]
+
+    # A new trace, not sampled: the events the request publishes carry it, so the whole saga
+    # stays unsampled downstream instead of each service starting traces of its own.
+    assert not views["no trace"]["recording"] and not views["no trace"]["instrumented"]
+    trace_id, flags = traceparent_parts(views["no trace"]["traceparent"])
+    assert not int(flags, 16) & 1 and trace_id != "0" * 32
+    # A trace sampled upstream is recorded whatever the ratio.
+    assert views["sampled"]["recording"] and views["sampled"]["instrumented"]
+    assert not views["unsampled"]["recording"] and not views["unsampled"]["instrumented"]
+    assert answer["spans"] == []
+    assert [(trace_id, parent) for _, trace_id, parent in answer["recorded"]] == [
+        ("a" * 32, "b" * 16)
+    ]
     assert answer["instrumented_after"] is True
 
 

@@ -1,0 +1,42 @@
+"""OpenTelemetry's Django middleware, run only for the requests it records.
+
+Imported only when tracing is on: saga_runtime.tracing.configure_tracing puts this middleware
+where DjangoInstrumentor put OpenTelemetry's, after configuring it.
+"""
+
+from django.http import HttpRequest
+from opentelemetry import context
+from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.instrumentation.wsgi import wsgi_getter
+
+from . import tracing
+
+
+class RequestTracingMiddleware(_DjangoMiddleware):
+    """A request recorded goes through OpenTelemetry's middleware unchanged. Any other (not
+    sampled, or a probe or scrape in ``UNTRACED_URLS``) runs in its unsampled context with the
+    instrumented libraries' work suppressed: their spans would record nothing either."""
+
+    def __call__(self, request: HttpRequest):
+        unrecorded = tracing.request_context(request.META, wsgi_getter)
+        if unrecorded is None:
+            if not self._excluded_urls.url_disabled(request.build_absolute_uri("?")):
+                return super().__call__(request)
+            unrecorded = context.Context()
+        token = context.attach(unrecorded)
+        try:
+            with suppress_instrumentation():
+                return self.get_response(request)
+        finally:
+            context.detach(token)
+
+    def process_view(self, request: HttpRequest, *args, **kwargs):
+        if self._environ_span_key in request.META:
+            return super().process_view(request, *args, **kwargs)
+        return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if self._environ_span_key in request.META:
+            return super().process_exception(request, exception)
+        return None
