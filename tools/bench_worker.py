@@ -93,13 +93,30 @@ def fresh_database(service: str, name: str) -> str:
     return f"{url}/{name}"
 
 
-def fill(bootstrap: str, topic: str, events: Iterator[Event]) -> int:
+def headers(event: Event, index: int, tracing_ratio: float | None) -> list[tuple[str, str]]:
+    """The headers the upstream relay sends with the ``index``-th event: with tracing on, the
+    ``traceparent`` of its saga's trace, sampled for a share ``tracing_ratio`` of the events
+    (evenly spread, so every run samples as many); with tracing off, no traceparent."""
+    sent = {"eventType": event.event_type, "content-type": "application/json"}
+    if tracing_ratio is not None:
+        sampled = int((index + 1) * tracing_ratio) > int(index * tracing_ratio)
+        flags = "01" if sampled else "00"
+        sent["traceparent"] = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-{flags}"
+    return list(sent.items())
+
+
+def fill(bootstrap: str, topic: str, events: Iterator[Event], tracing_ratio: float | None) -> int:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
     count = 0
     for event in events:
         while True:
             try:
-                producer.produce(topic, key=str(event.order_number), value=encode(event))
+                producer.produce(
+                    topic,
+                    key=str(event.order_number),
+                    value=encode(event),
+                    headers=headers(event, count, tracing_ratio),
+                )
                 break
             except BufferError:
                 producer.poll(0.1)
@@ -127,7 +144,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--tracing-ratio",
         type=float,
-        help="Trace with this sampling ratio (default: tracing off).",
+        help="Trace with this sampling ratio, the events carrying the traceparent of a saga "
+        "sampled at it (default: tracing off, no traceparent).",
     )
     parser.add_argument("--output", default="bench-worker.json", help="Where to write figures.")
     parser.add_argument("--label", default="", help="A note stored with the figures.")
@@ -161,7 +179,7 @@ def main() -> int:
     manage(args.service, env, "shell", "-c", setup(args.records))
     topic = env["SAGA_TOPIC_PREFIX"] + DEFAULT_TOPICS[event_class]
     print(f"filling {topic} with {args.records} {event_class.__name__}s", file=sys.stderr)
-    fill(bootstrap, topic, (make_event(i + 1) for i in range(args.records)))
+    fill(bootstrap, topic, (make_event(i + 1) for i in range(args.records)), args.tracing_ratio)
 
     watcher = Consumer({"bootstrap.servers": bootstrap, "group.id": env["SAGA_CONSUMER_GROUP"]})
     partitions = [
