@@ -14,16 +14,20 @@ from . import tracing
 
 
 class RequestTracingMiddleware(_DjangoMiddleware):
-    """A request recorded goes through OpenTelemetry's middleware unchanged. Any other (not
-    sampled, or a probe or scrape in ``UNTRACED_URLS``) runs in its unsampled context with the
-    instrumented libraries' work suppressed: their spans would record nothing either."""
+    """A request recorded goes through OpenTelemetry's middleware unchanged. One not sampled
+    runs in its unsampled context, and a probe or scrape (``UNTRACED_URLS``) in no trace at
+    all, both with the instrumented libraries' work suppressed: their spans would record
+    nothing either."""
 
     def __call__(self, request: HttpRequest):
-        unrecorded = tracing.request_context(request.META, wsgi_getter)
-        if unrecorded is None:
-            if not self._excluded_urls.url_disabled(request.build_absolute_uri("?")):
-                return super().__call__(request)
+        # The path, not the absolute URL OpenTelemetry checks (built three times a request):
+        # UNTRACED_URLS are paths anchored at their end, which match the one as the other.
+        if self._excluded_urls.url_disabled(request.path):
             unrecorded = context.Context()
+        else:
+            unrecorded = tracing.request_context(request.META, wsgi_getter)
+            if unrecorded is None:
+                return super().__call__(request)
         token = context.attach(unrecorded)
         try:
             with suppress_instrumentation():

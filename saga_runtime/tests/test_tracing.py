@@ -194,6 +194,8 @@ def test_at_ratio_zero_a_request_starts_an_unsampled_trace_and_does_no_tracing_w
     # A trace sampled upstream is recorded whatever the ratio.
     assert views["sampled"]["recording"] and views["sampled"]["instrumented"]
     assert not views["unsampled"]["recording"] and not views["unsampled"]["instrumented"]
+    # A probe is in no trace at all, whatever the ratio.
+    assert views["probe"] == {"recording": False, "instrumented": False, "traceparent": None}
     assert answer["spans"] == []
     assert [(trace_id, parent) for _, trace_id, parent in answer["recorded"]] == [
         ("a" * 32, "b" * 16)
