@@ -39,9 +39,15 @@ from pathlib import Path
 
 from figures import write_figures
 from proc_cpu import CpuMeter, MachineMeter, system_processes
-from saga_client import TERMINAL, ApiError, Services, add_stock, place_order, wait_terminal
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from saga_client import (
+    TERMINAL,
+    ApiError,
+    Services,
+    add_stock,
+    infra_dir,
+    place_order,
+    wait_terminal,
+)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -158,7 +164,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--infra-dir",
         type=Path,
-        default=Path(os.environ.get("SAGA_INFRA_DIR", REPO_ROOT / ".infra")),
+        default=infra_dir(),
         help="Where tools/system.sh keeps its pid files, for the CPU figures (.infra).",
     )
     args = parser.parse_args()

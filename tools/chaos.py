@@ -90,7 +90,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from saga_client import TERMINAL, Services, add_stock
+from saga_client import TERMINAL, Services, add_stock, infra_dir
 from saga_events.topics import DEFAULT_TOPICS, dead_letter_topic
 from topology import SERVICES as TOPOLOGY
 
@@ -149,7 +149,7 @@ class Infra:
     @classmethod
     def from_environment(cls) -> "Infra":
         return cls(
-            directory=Path(os.environ.get("SAGA_INFRA_DIR", REPO_ROOT / ".infra")).resolve(),
+            directory=infra_dir(),
             pgport=int(os.environ.get("PGPORT", "5432")),
             bootstrap=f"localhost:{os.environ.get('SAGA_KAFKA_PORT', '9092')}",
             topic_prefix=os.environ.get("SAGA_TOPIC_PREFIX", ""),

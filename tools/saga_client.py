@@ -48,12 +48,18 @@ class Services:
         )
 
 
+def infra_dir() -> Path:
+    """Where ``tools/infra.sh`` and ``tools/system.sh`` keep everything: SAGA_INFRA_DIR, as
+    they read it (unset or empty: the repository's ``.infra``)."""
+    given = os.environ.get("SAGA_INFRA_DIR")
+    return Path(given).resolve() if given else Path(__file__).resolve().parents[1] / ".infra"
+
+
 def tokens_file() -> Path:
     """Where ``tools/system.sh`` wrote its users' API tokens."""
     if given := os.environ.get("SAGA_TOKENS_FILE"):
         return Path(given)
-    infra = os.environ.get("SAGA_INFRA_DIR") or Path(__file__).resolve().parents[1] / ".infra"
-    return Path(infra) / "api-tokens.json"
+    return infra_dir() / "api-tokens.json"
 
 
 class ApiError(RuntimeError):
