@@ -29,6 +29,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from figures import write_figures
 from proc_cpu import CpuMeter, MachineMeter, system_processes
+from saga_client import infra_dir
 from saga_events import Event, OrderConfirmedEvent, OrderPaidEvent, OrderPlacedEvent
 from saga_events.codec import encode
 from saga_events.topics import DEFAULT_TOPICS
@@ -185,7 +186,7 @@ def main() -> int:
     partitions = [
         TopicPartition(topic, p) for p in watcher.list_topics(topic).topics[topic].partitions
     ]
-    log_path = REPO_ROOT / ".infra" / "logs" / f"bench-worker-{args.service}.log"
+    log_path = infra_dir() / "logs" / f"bench-worker-{args.service}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         worker = manage(
@@ -198,7 +199,7 @@ def main() -> int:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    cpu = CpuMeter({"worker": worker.pid} | system_processes(REPO_ROOT / ".infra"))
+    cpu = CpuMeter({"worker": worker.pid} | system_processes(infra_dir()))
     machine = MachineMeter()
     started = time.monotonic()
     deadline = started + args.timeout
