@@ -252,6 +252,7 @@ def service_settings(*, service: str, base_dir: Path, domain_app: str, worker_po
         # DRF's name for errors of no one field stays as DRF clients know it.
         "JSON_CAMEL_CASE": {"JSON_UNDERSCOREIZE": {"ignore_keys": ("non_field_errors",)}},
         "LOGGING": logging_config(service),
+        "LOGGING_CONFIG": "saga_runtime.logs.configure",
         # The Kafka runtime (saga_runtime.conf reads these lazily).
         "KAFKA_BOOTSTRAP_SERVERS": env("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
         "SAGA_TOPIC_PREFIX": env("SAGA_TOPIC_PREFIX", ""),

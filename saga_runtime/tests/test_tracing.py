@@ -321,6 +321,8 @@ def test_worker_continues_the_records_trace_and_exports_it_when_stopped(
         str(event.event_id),
     )
     assert (handled["service"], handled["level"]) == ("runtime", "INFO")
+    assert (handled["topic"], handled["outcome"]) == (config.topic(OrderPlacedEvent), "handled")
+    assert handled["partition"].isdigit() and handled["offset"].isdigit()
 
     # The unsampled record: its outgoing event carries the context it came with, and its log
     # line names that trace; the flush that exported the sampled trace sent nothing of it.
