@@ -125,8 +125,11 @@ class Event:
 
     def __post_init__(self) -> None:
         for spec in event_fields(type(self)):
-            # The instance is frozen; normalising in place is the documented dataclass idiom.
-            object.__setattr__(self, spec.name, _validated(spec, getattr(self, spec.name)))
+            value = getattr(self, spec.name)
+            normalised = _validated(spec, value)
+            if normalised is not value:
+                # The instance is frozen; normalising in place is the documented idiom.
+                object.__setattr__(self, spec.name, normalised)
 
     @classmethod
     def new(cls, **fields: Any) -> Self:

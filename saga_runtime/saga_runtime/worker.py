@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from functools import partial
+from typing import NamedTuple
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from django.db import (
@@ -96,6 +97,15 @@ def load_handlers(path: str) -> Mapping[type[Event], Handler]:
         if not callable(handler):
             raise TypeError(f"{path}: handler for {event_class.__name__} is not callable")
     return handlers
+
+
+class _Record(NamedTuple):
+    """A record of a batch being applied: its event, span and log fields."""
+
+    message: Message
+    event: Event
+    span: Span
+    fields: dict[str, str]
 
 
 class SagaWorker:
@@ -337,21 +347,23 @@ class SagaWorker:
         self._refresh_connection()
         started = time.perf_counter()
         spans = [tracing.start_consumer_span(message) for message in messages]
+        fields = [self._record_fields(m, e) for m, e in zip(messages, events, strict=True)]
         outcomes: list[Outcome] = []
         try:
             with transaction.atomic(), _without_savepoints(), outbox.batched():
                 fresh = self._mark_processed(events, [m.topic() for m in messages])
-                run: list[tuple[Message, Event, Span]] = []
-                for message, event, span in zip(messages, events, spans, strict=True):
+                run: list[_Record] = []
+                for record in map(_Record, messages, events, spans, fields):
+                    event = record.event
                     if event.event_id not in fresh:
                         outcomes.append(Outcome.DUPLICATE)
                         continue
                     fresh.discard(event.event_id)  # the same event twice in one batch
                     outcomes.append(Outcome.HANDLED)
-                    if run and type(run[0][1]) is not type(event):
+                    if run and type(run[0].event) is not type(event):
                         self._handle(run)
                         run = []
-                    run.append((message, event, span))
+                    run.append(record)
                     if not takes_list_of(self.handlers[type(event)]):
                         self._handle(run)
                         run = []
@@ -371,14 +383,14 @@ class SagaWorker:
         metrics.BATCHES.labels("committed").inc()
         metrics.BATCH_RECORDS.observe(len(messages))
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-        self._applied_batch(messages, events, spans, outcomes)
+        self._applied_batch(messages, spans, fields, outcomes)
         return outcomes
 
     def _applied_batch(
         self,
         messages: list[Message],
-        events: list[Event],
         spans: list[Span],
+        fields: list[dict[str, str]],
         outcomes: list[Outcome],
     ) -> None:
         """Count, log and end the spans of the records of a committed batch.
@@ -390,47 +402,48 @@ class SagaWorker:
         """
         self.consecutive_failures = 0
         counts: Counter[tuple[str, str]] = Counter()
-        for message, event, span, outcome in zip(messages, events, spans, outcomes, strict=True):
+        for message, span, extra, outcome in zip(messages, spans, fields, outcomes, strict=True):
             counts[message.topic(), outcome.value] += 1
-            fields = self._record_fields(message, event) | span_fields(span)
-            logger.info("record %s", outcome.value, extra=fields | {"outcome": outcome.value})
+            extra = extra | span_fields(span) | {"outcome": outcome.value}
+            logger.info("record %s", outcome.value, extra=extra)
             tracing.end_with_outcome(span, outcome)
         for (topic, outcome_value), count in counts.items():
             metrics.RECORDS.labels(topic, outcome_value).inc(count)
 
-    def _handle(self, run: list[tuple[Message, Event, Span]]) -> None:
+    def _handle(self, run: list[_Record]) -> None:
         """Apply fresh records of one event type that stand next to each other in the batch,
         inside its transaction: the list handler once for all of them (each record's scope
         entered where the handler asks for it, see saga_runtime.handling), or the one-event
         handler for the only one."""
         started = time.perf_counter()
-        for _message, event, span in run:
-            tracing.name_record(span, event)
-        handler = self.handlers[type(run[0][1])]
+        for record in run:
+            tracing.name_record(record.span, record.event)
+        handler = self.handlers[type(run[0].event)]
         if takes_list_of(handler):
             scopes = {
-                event.event_id: partial(self._record_scope, message, event, span)
-                for message, event, span in run
+                record.event.event_id: partial(self._record_scope, record.span, record.fields)
+                for record in run
             }
             with handling.scopes(scopes):
-                handler([event for _message, event, _span in run])
+                handler([record.event for record in run])
         else:
-            [(message, event, span)] = run
-            with self._record_scope(message, event, span):
-                handler(event)
-        # A list's records share its time equally.
+            [record] = run
+            with self._record_scope(record.span, record.fields):
+                handler(record.event)
+        # A list's records share its time equally; they all came from one topic.
         share = (time.perf_counter() - started) / len(run)
-        for message, _event, _span in run:
-            metrics.HANDLER_SECONDS.labels(message.topic()).observe(share)
+        seconds = metrics.HANDLER_SECONDS.labels(run[0].message.topic())
+        for _record in run:
+            seconds.observe(share)
 
     @contextmanager
-    def _record_scope(self, message: Message, event: Event, span: Span) -> Iterator[None]:
+    def _record_scope(self, span: Span, fields: dict[str, str]) -> Iterator[None]:
         """The record's span current (what the handler queries and publishes joins its trace),
         and its log fields."""
         with (
             trace.use_span(span, end_on_exit=False),
             tracing.quiet_unless_recorded(span),
-            log_context(**self._record_fields(message, event)),
+            log_context(**fields),
         ):
             yield
 
