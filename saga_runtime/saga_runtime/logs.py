@@ -4,6 +4,7 @@ import contextvars
 import json
 import logging
 import logging.config
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -84,3 +85,50 @@ def configure(config: dict) -> None:
     logging.logMultiprocessing = False
     logging._srcfile = None  # the HOWTO's documented switch
     logging.config.dictConfig(config)
+
+
+_together = threading.local()
+
+
+@contextmanager
+def written_together() -> Iterator[None]:
+    """The lines this thread logs inside the block reach each :class:`StreamHandler` in one
+    write, when the block ends (however it ends).
+
+    The worker logs a line per record of a committed batch. Written one by one, each line was a
+    system call (the images run with ``PYTHONUNBUFFERED``), and each gave the GIL to the
+    relay's thread and waited to take it back: a twentieth of the worker's time.
+    """
+    if getattr(_together, "pending", None) is not None:  # already inside such a block
+        yield
+        return
+    _together.pending = {}
+    try:
+        yield
+    finally:
+        pending, _together.pending = _together.pending, None
+        for handler, lines in pending.items():
+            handler.write_lines(lines)
+
+
+class StreamHandler(logging.StreamHandler):
+    """``logging.StreamHandler``, which writes the lines of a :func:`written_together` block at
+    once."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        pending = getattr(_together, "pending", None)
+        if pending is None:
+            super().emit(record)
+            return
+        try:
+            pending.setdefault(self, []).append((self.format(record) + self.terminator, record))
+        except Exception:
+            self.handleError(record)
+
+    def write_lines(self, lines: list[tuple[str, logging.LogRecord]]) -> None:
+        with self.lock:
+            try:
+                self.stream.write("".join(line for line, _record in lines))
+                self.flush()
+            except Exception:
+                self.handleError(lines[-1][1])

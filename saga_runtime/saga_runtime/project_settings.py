@@ -297,7 +297,7 @@ def logging_config(service: str) -> dict:
             "console": {
                 # stdout, as twelve-factor apps and the README have it; stderr is left to what
                 # is not a log line (a crash's traceback).
-                "class": "logging.StreamHandler",
+                "class": "saga_runtime.logs.StreamHandler",
                 "stream": "ext://sys.stdout",
                 "formatter": "json",
                 "filters": ["context"],

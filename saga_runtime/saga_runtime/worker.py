@@ -37,7 +37,7 @@ from .db import ConnectionRefresher
 from .errors import InvalidEvent
 from .handling import takes_list_of
 from .kafka import produce_and_wait
-from .logs import log_context, span_fields
+from .logs import log_context, span_fields, written_together
 from .models import ProcessedEvent
 from .relay import OutboxRelay
 from .retention import purge_saga_tables
@@ -402,11 +402,14 @@ class SagaWorker:
         """
         self.consecutive_failures = 0
         counts: Counter[tuple[str, str]] = Counter()
-        for message, span, extra, outcome in zip(messages, spans, fields, outcomes, strict=True):
-            counts[message.topic(), outcome.value] += 1
-            extra = extra | span_fields(span) | {"outcome": outcome.value}
-            logger.info("record %s", outcome.value, extra=extra)
-            tracing.end_with_outcome(span, outcome)
+        with written_together():
+            for message, span, extra, outcome in zip(
+                messages, spans, fields, outcomes, strict=True
+            ):
+                counts[message.topic(), outcome.value] += 1
+                extra = extra | span_fields(span) | {"outcome": outcome.value}
+                logger.info("record %s", outcome.value, extra=extra)
+                tracing.end_with_outcome(span, outcome)
         for (topic, outcome_value), count in counts.items():
             metrics.RECORDS.labels(topic, outcome_value).inc(count)
 
