@@ -119,8 +119,8 @@ def _positions(
     timeout: float,
 ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int], datetime | None]:
     """The offset each partition is to start at, the group's committed offsets (the partitions
-    it has committed on only), and, to an offset, when the record there was written (None at
-    the partition's end)."""
+    it has committed on only), and, to an offset, when the oldest record there was written
+    (None where every partition ends there)."""
     # A consumer of the group that never subscribes: it reads the group's offsets and the
     # partitions' positions without joining the group.
     consumer = Consumer(
@@ -169,7 +169,8 @@ def _positions(
                     )
                 targets[tp.topic, tp.partition] = to_offset
                 if to_offset < high:
-                    written = _written_at(consumer, tp.topic, tp.partition, to_offset, timeout)
+                    at = _written_at(consumer, tp.topic, tp.partition, to_offset, timeout)
+                    written = at if written is None else min(written, at)
         return targets, committed, written
     finally:
         consumer.close()

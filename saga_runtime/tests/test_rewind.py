@@ -55,9 +55,9 @@ def group_is_empty(config, group: str) -> bool:
 
 @pytest.fixture
 def config(saga_config, settings):
-    """The session's config on topics of their own (the commands read it from the settings),
-    so the records sent here reach no other test's worker."""
-    settings.SAGA_TOPIC_PREFIX = f"{saga_config.topic_prefix}rewind-"
+    """The session's config on topics of the test's own (the commands read it from the
+    settings), so each test knows every record on them, and they reach no other test's worker."""
+    settings.SAGA_TOPIC_PREFIX = f"{saga_config.topic_prefix}rewind-{uuid.uuid4().hex[:8]}-"
     config = get_config()
     create_topics(config)
     return config
@@ -214,3 +214,17 @@ def test_a_time_older_than_the_retention_is_refused():
     eight_days_ago = (datetime.now(UTC) - timedelta(days=8)).isoformat()
     with pytest.raises(CommandError, match="older than the 7 days processed events are kept"):
         call_command("rewind_offsets", "--time", eight_days_ago)
+
+
+def test_an_offset_is_refused_when_the_record_there_on_any_partition_is_past_the_retention(
+    config,
+):
+    send_at(config, order("1.00"), datetime.now(UTC) - timedelta(days=8), partition=0)
+    send_at(config, order("1.00"), datetime.now(UTC), partition=1)
+    with pytest.raises(RewindRefused, match="older than the 7 days processed events are kept"):
+        rewind_group(
+            config,
+            [config.topic(OrderPlacedEvent)],
+            group=f"rewind-{uuid.uuid4().hex}",
+            to_offset=0,
+        )
