@@ -1,6 +1,7 @@
-"""Arguments the dead-letter commands share, validated the same way for both."""
+"""Arguments the runtime's commands share, validated the same way for each."""
 
 import argparse
+from collections.abc import Callable
 
 from ..conf import get_config
 from ..dead_letters import UnknownTopic, contract_topic
@@ -13,7 +14,7 @@ def add_dead_letter_arguments(parser: argparse.ArgumentParser, *, limit_help: st
         type=_contract_topic,
         help="The contract's topic name, e.g. order-placed-topic (without the prefix or .DLT).",
     )
-    parser.add_argument("--limit", type=_positive_int, help=limit_help)
+    parser.add_argument("--limit", type=whole_number(1), help=limit_help)
 
 
 def _contract_topic(name: str) -> str:
@@ -23,7 +24,14 @@ def _contract_topic(name: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _positive_int(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more, not {value!r}")
-    return int(value)
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argument type: a whole number, ``minimum`` or more."""
+
+    def parse(value: str) -> int:
+        if not value.isdigit() or int(value) < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number, {minimum} or more, not {value!r}"
+            )
+        return int(value)
+
+    return parse

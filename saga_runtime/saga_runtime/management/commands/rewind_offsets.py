@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from saga_runtime.conf import get_config
 from saga_runtime.dead_letters import UnknownTopic, contract_topic
+from saga_runtime.management.arguments import whole_number
 from saga_runtime.rewind import RewindRefused, rewind_group
 from saga_runtime.worker import load_handlers
 
@@ -18,12 +19,6 @@ def _time_with_offset(value: str) -> datetime:
     if parsed.utcoffset() is None:
         raise argparse.ArgumentTypeError(f"give the time with its offset, e.g. {value}Z")
     return parsed
-
-
-def _offset(value: str) -> int:
-    if not value.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {value!r}")
-    return int(value)
 
 
 class Command(BaseCommand):
@@ -46,7 +41,7 @@ class Command(BaseCommand):
         )
         target.add_argument(
             "--offset",
-            type=_offset,
+            type=whole_number(0),
             help="Start one partition (--topic and --partition) again at this offset, which "
             "must be behind the group's.",
         )
@@ -58,7 +53,9 @@ class Command(BaseCommand):
             "--offset.",
         )
         parser.add_argument(
-            "--partition", type=_offset, help="The partition to move (needed with --offset)."
+            "--partition",
+            type=whole_number(0),
+            help="The partition to move (needed with --offset).",
         )
         parser.add_argument(
             "--group",
