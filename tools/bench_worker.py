@@ -186,7 +186,8 @@ def main() -> int:
     partitions = [
         TopicPartition(topic, p) for p in watcher.list_topics(topic).topics[topic].partitions
     ]
-    log_path = infra_dir() / "logs" / f"bench-worker-{args.service}.log"
+    infra = infra_dir()
+    log_path = infra / "logs" / f"bench-worker-{args.service}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         worker = manage(
@@ -199,7 +200,7 @@ def main() -> int:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    cpu = CpuMeter({"worker": worker.pid} | system_processes(infra_dir()))
+    cpu = CpuMeter({"worker": worker.pid} | system_processes(infra))
     machine = MachineMeter()
     started = time.monotonic()
     deadline = started + args.timeout
